@@ -1,0 +1,11 @@
+//! darter's in-shard data structures: the keyspace table and value encodings.
+//!
+//! This crate knows nothing of commands, shards, RESP or clocks; everything here is a plain
+//! single-threaded data structure that the engine owns per shard.
+
+pub mod num;
+pub mod table;
+pub mod value;
+
+pub use table::{hash_key, Table};
+pub use value::{StrValue, Value};

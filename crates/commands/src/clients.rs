@@ -1,0 +1,94 @@
+//! The per-thread registry of connected clients, for CLIENT LIST / INFO / KILL / ID.
+//!
+//! Each engine thread keeps its own list of the connections it serves (shared-nothing: CLIENT LIST
+//! asks every thread). Entries are `Rc` with interior mutability because only the owning thread
+//! ever touches them; a CLIENT KILL from another thread arrives as a hop to the owner.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// What CLIENT LIST shows about a connection.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created: Instant,
+    pub last_interaction: Cell<Instant>,
+    pub name: RefCell<Option<Vec<u8>>>,
+    pub lib_name: RefCell<Option<Vec<u8>>>,
+    pub lib_ver: RefCell<Option<Vec<u8>>>,
+    pub db: Cell<usize>,
+    pub last_cmd: Cell<&'static str>,
+    pub resp: Cell<u8>,
+    pub no_evict: Cell<bool>,
+    pub query_buf: Cell<usize>,
+    pub query_buf_free: Cell<usize>,
+    pub out_buf: Cell<usize>,
+    pub multi: Cell<i64>,
+    /// Set by CLIENT KILL; the connection task closes when notified.
+    pub killed: Cell<bool>,
+    pub kill_notify: Notify,
+    /// CLIENT SETNAME etc. is allowed; reply mode flags (for the `flags=` field).
+    pub flags: Cell<u32>,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32) -> ClientInfo {
+        let now = Instant::now();
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: now,
+            last_interaction: Cell::new(now),
+            name: RefCell::new(None),
+            lib_name: RefCell::new(None),
+            lib_ver: RefCell::new(None),
+            db: Cell::new(0),
+            last_cmd: Cell::new("NULL"),
+            resp: Cell::new(2),
+            no_evict: Cell::new(false),
+            query_buf: Cell::new(0),
+            query_buf_free: Cell::new(0),
+            out_buf: Cell::new(0),
+            multi: Cell::new(-1),
+            killed: Cell::new(false),
+            kill_notify: Notify::new(),
+            flags: Cell::new(0),
+        }
+    }
+
+    pub fn kill(&self) {
+        self.killed.set(true);
+        self.kill_notify.notify_one();
+    }
+}
+
+thread_local! {
+    static CLIENTS: RefCell<Vec<Rc<ClientInfo>>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn register(c: Rc<ClientInfo>) {
+    CLIENTS.with(|l| l.borrow_mut().push(c));
+}
+
+pub fn unregister(id: u64) {
+    CLIENTS.with(|l| l.borrow_mut().retain(|c| c.id != id));
+}
+
+/// Calls `f` for every client on this thread.
+pub fn for_each(mut f: impl FnMut(&Rc<ClientInfo>)) {
+    CLIENTS.with(|l| {
+        for c in l.borrow().iter() {
+            f(c)
+        }
+    })
+}
+
+pub fn count() -> usize {
+    CLIENTS.with(|l| l.borrow().len())
+}

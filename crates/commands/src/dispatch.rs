@@ -1,0 +1,401 @@
+//! Command dispatch: the coordinator side of every command a connection sends.
+//!
+//! For each command of a batch (everything parsed from one read), in order:
+//! 1. look it up, check arity and authentication (Redis's order and error strings);
+//! 2. find its keys and the shards that own them;
+//! 3. run it: keyless and cross-shard commands run their coordinator handler here; a command whose
+//!    keys all live in one shard runs its shard handler inline when that shard is this thread's
+//!    and its locks are free, and otherwise as a hop. Consecutive commands for the same remote
+//!    shard travel in one hop (squashing). Replies are appended to `Conn::out` in command order and
+//!    the caller writes them in one write.
+//! A panic inside a command is contained and becomes an error reply for that command alone.
+
+use crate::context::{Conn, ReplyMode, ShardCmd};
+use crate::errors;
+use crate::registry::{key_positions, registry, CoordFn, Handler, ShardFn, Spec};
+use crate::stats;
+use bytes::Bytes;
+use darter_engine::keys::{key_fp, key_hash};
+use darter_engine::tx::contain;
+use darter_engine::{with_local_shard, LockReq, Shard, ShardId};
+use darter_resp::{Protocol, ReplyWriter};
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// Intent locks of one command, inline for the common few-key case.
+#[derive(Clone)]
+pub struct Locks {
+    n: usize,
+    inline: [LockReq; 3],
+    heap: Vec<LockReq>,
+}
+
+impl Locks {
+    fn new() -> Locks {
+        Locks {
+            n: 0,
+            inline: [LockReq {
+                fp: 0,
+                exclusive: false,
+            }; 3],
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, l: LockReq) {
+        if self.n < self.inline.len() {
+            self.inline[self.n] = l;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline);
+            }
+            self.heap.push(l);
+        }
+        self.n += 1;
+    }
+
+    #[inline]
+    pub fn as_slice(&self) -> &[LockReq] {
+        if self.n <= self.inline.len() {
+            &self.inline[..self.n]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+/// What to do with one command.
+enum Plan {
+    /// An error reply (already decided before execution).
+    Reject {
+        msg: String,
+        spec: Option<(usize, Option<&'static str>)>,
+    },
+    Shard {
+        spec: &'static Spec,
+        sub: Option<&'static str>,
+        f: ShardFn,
+        sid: ShardId,
+        locks: Locks,
+    },
+    Coord {
+        spec: &'static Spec,
+        sub: Option<&'static str>,
+        f: CoordFn,
+    },
+}
+
+fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
+    let reg = registry();
+    let Some(spec) = reg.find(&args[0]) else {
+        return Plan::Reject {
+            msg: errors::unknown_command(&args[0], &args[1..]),
+            spec: None,
+        };
+    };
+    let mut meta = spec.meta;
+    let mut sub = None;
+    if spec.is_container() {
+        // Redis checks the container's own arity (-2) first, then the subcommand.
+        if args.len() < 2 {
+            return Plan::Reject {
+                msg: errors::wrong_args(meta.name),
+                spec: Some((spec.id, None)),
+            };
+        }
+        match spec.sub(&args[1]) {
+            Some(m) => {
+                meta = m;
+                sub = Some(m.name);
+            }
+            None => {
+                return Plan::Reject {
+                    msg: errors::unknown_subcommand(&args[1], meta.name),
+                    spec: None,
+                }
+            }
+        }
+    }
+    let n = args.len() as i32;
+    if (meta.arity > 0 && n != meta.arity) || (meta.arity < 0 && n < -meta.arity) {
+        return Plan::Reject {
+            msg: errors::wrong_args(meta.name),
+            spec: Some((spec.id, sub)),
+        };
+    }
+    if !conn.state.authenticated && !meta.has_flag("no_auth") {
+        return Plan::Reject {
+            msg: errors::NOAUTH.to_string(),
+            spec: Some((spec.id, sub)),
+        };
+    }
+    let (shard_fn, coord_fn) = match spec.handler {
+        Handler::Conn(f) => return Plan::Coord { spec, sub, f },
+        Handler::Shard(f) => (Some(f), None),
+        Handler::Multi { shard, coord } => (shard, Some(coord)),
+    };
+    let positions = key_positions(meta, args);
+    let engine = conn.engine();
+    let shards = engine.num_shards();
+    let db = conn.state.db;
+    let mut sid = None;
+    let mut single = true;
+    let mut locks = Locks::new();
+    for &p in &positions {
+        let kh = key_hash(&args[p], shards);
+        match sid {
+            None => sid = Some(kh.shard),
+            Some(s) if s != kh.shard => single = false,
+            _ => {}
+        }
+        locks.push(LockReq {
+            fp: key_fp(kh.full, db),
+            exclusive: spec.write,
+        });
+    }
+    match (single, sid, shard_fn, coord_fn) {
+        (true, Some(sid), Some(f), _) => Plan::Shard {
+            spec,
+            sub,
+            f,
+            sid,
+            locks,
+        },
+        (_, _, _, Some(f)) => Plan::Coord { spec, sub, f },
+        // A shard-only command with no keys found (cannot happen for valid arity) runs on shard 0.
+        (_, _, Some(f), None) => Plan::Shard {
+            spec,
+            sub,
+            f,
+            sid: sid.unwrap_or(0),
+            locks,
+        },
+        (_, _, None, None) => unreachable!("a handler has a shard or a coordinator function"),
+    }
+}
+
+/// Runs a shard handler on the shard we are on, recording statistics here.
+fn exec_shard_fn(
+    shard: &mut Shard,
+    f: ShardFn,
+    id: usize,
+    sub: Option<&'static str>,
+    db: usize,
+    args: &[Bytes],
+    w: &mut ReplyWriter,
+) {
+    let start = w.len();
+    let t0 = Instant::now();
+    let now_ms = shard.now_ms();
+    let r = contain(|| {
+        let mut sc = ShardCmd {
+            shard,
+            db,
+            args,
+            now_ms,
+        };
+        f(&mut sc, w)
+    });
+    if let Err(p) = r {
+        w.buf.truncate(start);
+        w.error(&format!("ERR internal error in command: {}", p.0));
+    }
+    let failed = w.buf.get(start) == Some(&b'-');
+    if failed {
+        stats::record_error(&w.buf[start..]);
+    }
+    stats::record_call(id, sub, t0.elapsed().as_micros() as u64, failed);
+}
+
+/// Executes every command of `batch` in order, appending replies to `conn.out`.
+pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
+    let mut iter = batch.into_iter().peekable();
+    let mut carried: Option<(Vec<Bytes>, Plan)> = None;
+    loop {
+        if conn.state.close_after_reply || conn.state.info.killed.get() {
+            return;
+        }
+        let (args, plan) = match carried.take() {
+            Some(x) => x,
+            None => match iter.next() {
+                Some(args) => {
+                    let plan = prepare(conn, &args);
+                    (args, plan)
+                }
+                None => return,
+            },
+        };
+        conn.state.info.last_interaction.set(Instant::now());
+        let start = conn.out.len();
+        if conn.state.reply_mode == ReplyMode::SkipNext {
+            conn.state.reply_mode = ReplyMode::Skipping;
+        }
+        match plan {
+            Plan::Reject { msg, spec } => {
+                conn.out.error(&msg);
+                stats::record_error(msg.as_bytes());
+                if let Some((id, sub)) = spec {
+                    stats::record_rejected(id, sub);
+                }
+            }
+            Plan::Coord { spec, sub, f } => {
+                conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
+                let t0 = Instant::now();
+                f(conn, args).await;
+                let failed = conn.out.buf.get(start) == Some(&b'-');
+                if failed {
+                    stats::record_error(&conn.out.buf[start..]);
+                }
+                stats::record_call(spec.id, sub, t0.elapsed().as_micros() as u64, failed);
+            }
+            Plan::Shard {
+                spec,
+                sub,
+                f,
+                sid,
+                locks,
+            } => {
+                conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
+                let db = conn.state.db;
+                if conn.engine().is_local(sid) {
+                    let out = &mut conn.out;
+                    let ran = with_local_shard(|s| {
+                        if s.locks_free(locks.as_slice()) {
+                            exec_shard_fn(s, f, spec.id, sub, db, &args, out);
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                    if !ran {
+                        run_remote_one(conn, spec, sub, f, sid, locks, args).await;
+                    }
+                } else if conn.state.reply_mode == ReplyMode::On {
+                    // Squash the following commands bound for the same shard into one hop.
+                    let mut group = vec![SquashItem {
+                        f,
+                        id: spec.id,
+                        sub,
+                        args,
+                        locks,
+                    }];
+                    while let Some(next) = iter.peek() {
+                        let plan = prepare(conn, next);
+                        let args = iter.next().expect("peeked");
+                        match plan {
+                            Plan::Shard {
+                                spec: s2,
+                                sub: sub2,
+                                f: f2,
+                                sid: sid2,
+                                locks: l2,
+                            } if sid2 == sid && group.len() < 128 => group.push(SquashItem {
+                                f: f2,
+                                id: s2.id,
+                                sub: sub2,
+                                args,
+                                locks: l2,
+                            }),
+                            other => {
+                                carried = Some((args, other));
+                                break;
+                            }
+                        }
+                    }
+                    if group.len() == 1 {
+                        let it = group.pop().expect("one");
+                        run_remote_one(conn, spec, it.sub, it.f, sid, it.locks, it.args).await;
+                    } else {
+                        run_squashed(conn, sid, group).await;
+                    }
+                } else {
+                    run_remote_one(conn, spec, sub, f, sid, locks, args).await;
+                }
+            }
+        }
+        match conn.state.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
+            ReplyMode::Skipping => {
+                conn.out.buf.truncate(start);
+                conn.state.reply_mode = ReplyMode::On;
+            }
+        }
+    }
+}
+
+struct SquashItem {
+    f: ShardFn,
+    id: usize,
+    sub: Option<&'static str>,
+    args: Vec<Bytes>,
+    locks: Locks,
+}
+
+/// One command on a (remote or contended) shard, waiting in its queue if needed.
+async fn run_remote_one(
+    conn: &mut Conn,
+    spec: &'static Spec,
+    sub: Option<&'static str>,
+    f: ShardFn,
+    sid: ShardId,
+    locks: Locks,
+    args: Vec<Bytes>,
+) {
+    let proto = conn.out.proto;
+    let db = conn.state.db;
+    let id = spec.id;
+    let r = conn
+        .engine()
+        .clone()
+        .run_on(sid, locks.as_slice(), move |s| {
+            let mut w = ReplyWriter::new(proto);
+            exec_shard_fn(s, f, id, sub, db, &args, &mut w);
+            w.buf
+        })
+        .await;
+    match r {
+        Ok(buf) => conn.out.raw(&buf),
+        Err(p) => conn
+            .out
+            .error(&format!("ERR internal error in command: {}", p.0)),
+    }
+}
+
+/// Several consecutive commands for one remote shard in a single hop. Commands run in order
+/// while their locks are free; the rest (from the first contended one) run one by one after.
+async fn run_squashed(conn: &mut Conn, sid: ShardId, group: Vec<SquashItem>) {
+    let proto: Protocol = conn.out.proto;
+    let db = conn.state.db;
+    let (tx, rx) = oneshot::channel();
+    conn.engine().send(
+        sid,
+        Box::new(move || {
+            let mut w = ReplyWriter::new(proto);
+            let mut rest = Vec::new();
+            with_local_shard(|s| {
+                s.stats.remote_hops += 1;
+                let mut it = group.into_iter();
+                for item in it.by_ref() {
+                    if !s.locks_free(item.locks.as_slice()) {
+                        rest.push(item);
+                        break;
+                    }
+                    exec_shard_fn(s, item.f, item.id, item.sub, db, &item.args, &mut w);
+                }
+                rest.extend(it);
+            });
+            let _ = tx.send((w.buf, rest));
+        }),
+    );
+    let Ok((buf, rest)) = rx.await else {
+        conn.out
+            .error("ERR internal error in command: shard thread stopped");
+        return;
+    };
+    conn.out.raw(&buf);
+    for item in rest {
+        let spec = &registry().specs[item.id];
+        run_remote_one(conn, spec, item.sub, item.f, sid, item.locks, item.args).await;
+    }
+}

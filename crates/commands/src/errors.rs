@@ -1,0 +1,71 @@
+//! Redis 7.0's reply and error strings, byte for byte, in one place.
+//!
+//! Messages are written without the leading '-' and without CRLF (`ReplyWriter::error` adds them).
+//! Formatted errors are built by the functions below so every family uses the same text.
+
+pub const SYNTAX: &str = "ERR syntax error";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const INCR_NAN_INF: &str = "ERR increment would produce NaN or Infinity";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const INVALID_DB: &str = "ERR DB index is out of range";
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const AUTH_NOT_CONFIGURED: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const INVALID_EXPIRE_PREFIX: &str = "ERR invalid expire time in '";
+pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+
+/// "ERR unknown command '<name>', with args beginning with: '<a>' '<b>' "
+pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> String {
+    let mut s = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        sanitize(name, 128)
+    );
+    let mut budget = 128usize;
+    for a in args {
+        if budget == 0 {
+            break;
+        }
+        let take = a.len().min(budget);
+        s.push_str(&format!("'{}' ", sanitize(&a[..take], take)));
+        budget -= take;
+    }
+    s
+}
+
+/// "ERR wrong number of arguments for '<name>' command" (name lowercased as Redis prints the
+/// command's table name; for subcommands `container|sub`).
+pub fn wrong_args(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{name}' command")
+}
+
+/// "ERR unknown subcommand '<sub>'. Try <CONTAINER> HELP."
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        sanitize(sub, 128),
+        container.to_ascii_uppercase()
+    )
+}
+
+/// "ERR invalid expire time in '<cmd>' command"
+pub fn invalid_expire(cmd: &str) -> String {
+    format!("ERR invalid expire time in '{cmd}' command")
+}
+
+/// Redis prints user bytes in errors after replacing CR/LF (and keeps the rest as is); cap length.
+pub fn sanitize(b: &[u8], max: usize) -> String {
+    let b = &b[..b.len().min(max)];
+    String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect()
+}

@@ -1,0 +1,356 @@
+//! CLIENT: ID SETNAME GETNAME LIST INFO KILL SETINFO NO-EVICT REPLY HELP.
+//!
+//! Client records live on the thread serving each connection (`clients`), so LIST and KILL ask
+//! every thread with a hop and merge the answers; nothing here reaches shard data.
+
+use crate::args::parse_i64;
+use crate::clients::{self, ClientInfo};
+use crate::context::{Conn, ReplyMode};
+use crate::errors;
+use crate::registry::{Cmd, Handler, LocalBoxFuture};
+use bytes::Bytes;
+use std::time::Instant;
+
+pub static COMMANDS: &[Cmd] = &[Cmd::with_subs(
+    "client",
+    Handler::Conn(cmd_client),
+    &[
+        "id", "setname", "getname", "list", "info", "kill", "setinfo", "no-evict", "reply", "help",
+    ],
+)];
+
+/// Redis's rule for client names (and lib-name/lib-ver): printable ASCII without spaces.
+pub fn validate_name(name: &[u8]) -> Result<(), &'static str> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        Err("ERR Client names cannot contain spaces, newlines or special characters.")
+    } else {
+        Ok(())
+    }
+}
+
+fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    Box::pin(async move {
+        let sub = args[1].to_ascii_lowercase();
+        match sub.as_slice() {
+            b"id" => c.out.int(c.state.info.id as i64),
+            b"getname" => match &*c.state.info.name.borrow() {
+                Some(n) => c.out.bulk(n),
+                None => c.out.null(),
+            },
+            b"setname" => match validate_name(&args[2]) {
+                Ok(()) => {
+                    *c.state.info.name.borrow_mut() = if args[2].is_empty() {
+                        None
+                    } else {
+                        Some(args[2].to_vec())
+                    };
+                    c.out.ok();
+                }
+                Err(e) => c.out.error(e),
+            },
+            b"setinfo" => client_setinfo(c, &args),
+            b"info" => {
+                let line = format_client(&c.state.info, Instant::now());
+                c.out.verbatim("txt", line.as_bytes());
+            }
+            b"list" => client_list(c, &args).await,
+            b"kill" => client_kill(c, &args).await,
+            b"no-evict" => {
+                if args.len() != 3 {
+                    return c.out.error(errors::SYNTAX);
+                }
+                if args[2].eq_ignore_ascii_case(b"on") {
+                    c.state.info.no_evict.set(true);
+                    c.out.ok();
+                } else if args[2].eq_ignore_ascii_case(b"off") {
+                    c.state.info.no_evict.set(false);
+                    c.out.ok();
+                } else {
+                    c.out.error(errors::SYNTAX);
+                }
+            }
+            b"reply" => {
+                let mode = args[2].to_ascii_lowercase();
+                match mode.as_slice() {
+                    b"on" => {
+                        c.state.reply_mode = ReplyMode::On;
+                        c.out.ok();
+                    }
+                    b"off" => c.state.reply_mode = ReplyMode::Off,
+                    b"skip" => {
+                        if c.state.reply_mode != ReplyMode::Off {
+                            c.state.reply_mode = ReplyMode::SkipNext;
+                        }
+                    }
+                    _ => c.out.error(errors::SYNTAX),
+                }
+            }
+            b"help" => {
+                c.out.array(HELP.len());
+                for l in HELP {
+                    c.out.simple(l.as_bytes());
+                }
+            }
+            _ => c.out.error(&errors::unknown_subcommand(&args[1], "client")),
+        }
+    })
+}
+
+const HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "    * ID <client-id> [<client-id> ...]",
+    "      Return clients with the specified IDs.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// CLIENT SETINFO <LIB-NAME|LIB-VER> value (Redis 7.2 semantics).
+fn client_setinfo(c: &mut Conn, args: &[Bytes]) {
+    let attr = args[2].to_ascii_lowercase();
+    let slot = match attr.as_slice() {
+        b"lib-name" => &c.state.info.lib_name,
+        b"lib-ver" => &c.state.info.lib_ver,
+        _ => {
+            return c.out.error(&format!(
+                "ERR Unrecognized option '{}'",
+                errors::sanitize(&args[2], 128)
+            ))
+        }
+    };
+    let v = &args[3];
+    if v.iter().any(|&ch| !(b'!'..=b'~').contains(&ch)) {
+        return c.out.error(&format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(&attr)
+        ));
+    }
+    *slot.borrow_mut() = if v.is_empty() { None } else { Some(v.to_vec()) };
+    c.out.ok();
+}
+
+fn opt_str(v: &Option<Vec<u8>>) -> String {
+    v.as_ref()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+/// One CLIENT LIST line (without the trailing newline), in Redis 7.0's field order plus
+/// Redis 7.2's lib-name/lib-ver.
+pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
+    let age = now.duration_since(ci.created).as_secs();
+    let idle = now.duration_since(ci.last_interaction.get()).as_secs();
+    let mut flags = String::new();
+    if ci.no_evict.get() {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let qbuf = ci.query_buf.get();
+    let qfree = ci.query_buf_free.get();
+    let obl = ci.out_buf.get();
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        ci.id,
+        ci.addr,
+        ci.laddr,
+        ci.fd,
+        opt_str(&ci.name.borrow()),
+        age,
+        idle,
+        flags,
+        ci.db.get(),
+        ci.multi.get(),
+        qbuf,
+        qfree,
+        qbuf + qfree,
+        qbuf,
+        obl,
+        qbuf + qfree + obl + std::mem::size_of::<ClientInfo>(),
+        ci.last_cmd.get(),
+        ci.resp.get(),
+        opt_str(&ci.lib_name.borrow()),
+        opt_str(&ci.lib_ver.borrow()),
+    )
+}
+
+async fn client_list(c: &mut Conn, args: &[Bytes]) {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if args[i].eq_ignore_ascii_case(b"type") && i + 1 < args.len() {
+            let t = args[i + 1].to_ascii_lowercase();
+            match t.as_slice() {
+                // Every darter client is "normal" until replication and pub/sub exist.
+                b"normal" => {}
+                b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
+                _ => {
+                    return c.out.error(&format!(
+                        "ERR Unknown client type '{}'",
+                        errors::sanitize(&args[i + 1], 128)
+                    ))
+                }
+            }
+            i += 2;
+        } else if args[i].eq_ignore_ascii_case(b"id") && i + 1 < args.len() {
+            let mut v = ids.take().unwrap_or_default();
+            for a in &args[i + 1..] {
+                match parse_i64(a) {
+                    Some(id) if id > 0 => v.push(id as u64),
+                    _ => return c.out.error("ERR Invalid client ID"),
+                }
+            }
+            ids = Some(v);
+            i = args.len();
+        } else {
+            return c.out.error(errors::SYNTAX);
+        }
+    }
+    let lines = c
+        .engine()
+        .on_all_threads(move |_| {
+            let now = Instant::now();
+            let mut v = Vec::new();
+            clients::for_each(|ci| v.push((ci.id, format_client(ci, now))));
+            v
+        })
+        .await;
+    let mut all: Vec<(u64, String)> = lines.into_iter().flatten().collect();
+    if let Some(ids) = &ids {
+        all.retain(|(id, _)| ids.contains(id));
+    }
+    all.sort_by_key(|(id, _)| *id);
+    let text: String = all.into_iter().map(|(_, l)| l).collect();
+    c.out.verbatim("txt", text.as_bytes());
+}
+
+#[derive(Clone, Default)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    user: Option<String>,
+    type_none: bool,
+    skip_id: Option<u64>,
+}
+
+async fn client_kill(c: &mut Conn, args: &[Bytes]) {
+    let me = c.state.info.id;
+    let legacy = args.len() == 3;
+    let mut f = KillFilter::default();
+    if legacy {
+        f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
+    } else {
+        if args.len() % 2 != 0 {
+            return c.out.error(errors::SYNTAX);
+        }
+        let mut skipme = true;
+        for pair in args[2..].chunks(2) {
+            let (k, v) = (pair[0].to_ascii_lowercase(), &pair[1]);
+            match k.as_slice() {
+                b"id" => match parse_i64(v) {
+                    Some(id) if id > 0 => f.id = Some(id as u64),
+                    _ => return c.out.error("ERR client-id should be greater than 0"),
+                },
+                b"type" => match v.to_ascii_lowercase().as_slice() {
+                    b"normal" => {}
+                    b"master" | b"replica" | b"slave" | b"pubsub" => f.type_none = true,
+                    _ => {
+                        return c.out.error(&format!(
+                            "ERR Unknown client type '{}'",
+                            errors::sanitize(v, 128)
+                        ))
+                    }
+                },
+                b"addr" => f.addr = Some(String::from_utf8_lossy(v).into_owned()),
+                b"laddr" => f.laddr = Some(String::from_utf8_lossy(v).into_owned()),
+                b"user" => f.user = Some(String::from_utf8_lossy(v).into_owned()),
+                b"skipme" => match v.to_ascii_lowercase().as_slice() {
+                    b"yes" => skipme = true,
+                    b"no" => skipme = false,
+                    _ => return c.out.error(errors::SYNTAX),
+                },
+                _ => return c.out.error(errors::SYNTAX),
+            }
+        }
+        if skipme {
+            f.skip_id = Some(me);
+        }
+    }
+    if let Some(u) = &f.user {
+        if u != "default" {
+            return c.out.error(&format!("ERR No such user '{u}'"));
+        }
+    }
+    let filter = f.clone();
+    let counts = c
+        .engine()
+        .on_all_threads(move |_| {
+            let mut n = 0i64;
+            clients::for_each(|ci| {
+                let f = &filter;
+                let matches = !f.type_none
+                    && f.id.is_none_or(|id| id == ci.id)
+                    && f.addr.as_ref().is_none_or(|a| *a == ci.addr)
+                    && f.laddr.as_ref().is_none_or(|a| *a == ci.laddr)
+                    && f.skip_id != Some(ci.id);
+                if matches {
+                    n += 1;
+                    ci.kill();
+                }
+            });
+            n
+        })
+        .await;
+    let killed: i64 = counts.iter().sum();
+    // A client killing itself still gets its reply, then the connection closes.
+    if legacy {
+        if killed == 0 {
+            c.out.error("ERR No such client");
+        } else {
+            c.out.ok();
+        }
+    } else {
+        c.out.int(killed);
+    }
+    if c.state.info.killed.get() {
+        c.state.info.killed.set(false);
+        c.state.close_after_reply = true;
+    }
+}

@@ -1,0 +1,363 @@
+//! The engine: N threads, each with its own single-threaded tokio runtime, the shards they own,
+//! and the means to reach them (hops).
+//!
+//! Thread i owns shard i (for i < num_shards); threads beyond num_shards serve connections only.
+//! A hop is a closure sent to the owning thread's inbox and run there; a hop to the current
+//! thread's own shard is never sent, it runs inline. Tasks never leave their thread.
+
+use crate::clock::Clock;
+use crate::shard::{install_local_shard, local_shard_id, with_local_shard, Shard, ShardId};
+use crate::tx::{contain, LockReq, Panicked};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// A closure run on a particular thread.
+pub type Task = Box<dyn FnOnce() + Send>;
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Threads (0 = one per CPU).
+    pub threads: usize,
+    /// Shards (0 = one per thread; never more than threads).
+    pub shards: usize,
+    pub dbnum: usize,
+    /// Heartbeat frequency (active expiry), per second.
+    pub hz: u32,
+    /// Use a manual clock (tests).
+    pub manual_clock: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threads: 0,
+            shards: 0,
+            dbnum: 16,
+            hz: 100,
+            manual_clock: false,
+        }
+    }
+}
+
+pub struct Engine {
+    inboxes: Vec<mpsc::UnboundedSender<Task>>,
+    num_shards: usize,
+    dbnum: usize,
+    next_txid: AtomicU64,
+    pub clock: Arc<Clock>,
+    stopping: AtomicBool,
+    joins: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+thread_local! {
+    static THREAD_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
+    static STOP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The index of the engine thread we are on, if any.
+pub fn thread_index() -> Option<usize> {
+    THREAD_INDEX.with(|c| c.get())
+}
+
+impl Engine {
+    /// Starts the threads. `on_thread_start(i)` runs first on each thread, inside its runtime
+    /// (connection-side per-thread state is set up there).
+    pub fn start(
+        opts: EngineOptions,
+        on_thread_start: Arc<dyn Fn(usize) + Send + Sync>,
+    ) -> Arc<Engine> {
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            opts.threads
+        };
+        let shards = if opts.shards == 0 {
+            threads
+        } else {
+            opts.shards.min(threads)
+        };
+        let clock = Arc::new(if opts.manual_clock {
+            Clock::manual()
+        } else {
+            Clock::real()
+        });
+        let mut inboxes = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..threads {
+            let (tx, rx) = mpsc::unbounded_channel::<Task>();
+            inboxes.push(tx);
+            receivers.push(rx);
+        }
+        let engine = Arc::new(Engine {
+            inboxes,
+            num_shards: shards,
+            dbnum: opts.dbnum,
+            next_txid: AtomicU64::new(1),
+            clock,
+            stopping: AtomicBool::new(false),
+            joins: std::sync::Mutex::new(Vec::new()),
+        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut joins = Vec::new();
+        for (i, rx) in receivers.into_iter().enumerate() {
+            let engine = engine.clone();
+            let init = on_thread_start.clone();
+            let ready = ready_tx.clone();
+            let hz = opts.hz.max(1);
+            let j = std::thread::Builder::new()
+                .name(format!("darter-{i}"))
+                .spawn(move || thread_main(i, engine, rx, init, hz, ready))
+                .expect("spawn engine thread");
+            joins.push(j);
+        }
+        for _ in 0..threads {
+            ready_rx.recv().expect("engine thread started");
+        }
+        *engine.joins.lock().expect("joins") = joins;
+        engine
+    }
+
+    #[inline]
+    pub fn num_shards(&self) -> usize {
+        self.num_shards
+    }
+
+    #[inline]
+    pub fn num_threads(&self) -> usize {
+        self.inboxes.len()
+    }
+
+    #[inline]
+    pub fn dbnum(&self) -> usize {
+        self.dbnum
+    }
+
+    #[inline]
+    pub fn next_txid(&self) -> u64 {
+        self.next_txid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// True when the current thread owns shard `sid`.
+    #[inline]
+    pub fn is_local(&self, sid: ShardId) -> bool {
+        local_shard_id() == Some(sid)
+    }
+
+    /// Sends a task to thread `thread` (shard i lives on thread i).
+    #[inline]
+    pub fn send(&self, thread: usize, task: Task) {
+        // A send fails only once the thread has stopped; the task is then dropped, and any
+        // reply channel inside it reports that to its waiter.
+        let _ = self.inboxes[thread].send(task);
+    }
+
+    /// Runs `f` on thread `thread`'s runtime (e.g. to spawn a connection task there).
+    pub fn spawn_on(&self, thread: usize, f: impl FnOnce() + Send + 'static) {
+        self.send(thread, Box::new(f));
+    }
+
+    /// Runs `f` on shard `sid`: inline when local, else as a hop. Waits in the shard's queue if
+    /// the locks are held by a transaction. A panic in `f` comes back as `Err`.
+    pub async fn run_on<R, F>(&self, sid: ShardId, locks: &[LockReq], f: F) -> Result<R, Panicked>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Shard) -> R + Send + 'static,
+    {
+        if self.is_local(sid) {
+            let free = with_local_shard(|s| s.locks_free(locks));
+            if free {
+                return with_local_shard(|s| contain(|| f(s)));
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(move |s: &mut Shard| {
+            let _ = tx.send(contain(|| f(s)));
+        });
+        if self.is_local(sid) {
+            with_local_shard(|s| s.run_or_queue(self, locks, job));
+        } else {
+            let locks = locks.to_vec();
+            let engine = self.self_arc();
+            self.send(
+                sid,
+                Box::new(move || {
+                    with_local_shard(|s| {
+                        s.stats.remote_hops += 1;
+                        s.run_or_queue(&engine, &locks, job)
+                    })
+                }),
+            );
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(Panicked("shard thread stopped".into())))
+    }
+
+    /// Runs `f` on every shard in parallel (no locks; for stats and introspection) and collects
+    /// the results in shard order.
+    pub async fn on_all_shards<R, F>(&self, f: F) -> Vec<R>
+    where
+        R: Send + 'static,
+        F: Fn(&mut Shard) -> R + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let mut rxs = Vec::with_capacity(self.num_shards);
+        let mut local = None;
+        for sid in 0..self.num_shards {
+            if self.is_local(sid) {
+                local = Some(with_local_shard(|s| f(s)));
+                rxs.push(None);
+            } else {
+                let (tx, rx) = oneshot::channel();
+                let f = f.clone();
+                self.send(
+                    sid,
+                    Box::new(move || {
+                        let _ = tx.send(with_local_shard(|s| f(s)));
+                    }),
+                );
+                rxs.push(Some(rx));
+            }
+        }
+        let mut out = Vec::with_capacity(self.num_shards);
+        for rx in rxs {
+            match rx {
+                None => out.push(local.take().expect("local result")),
+                Some(rx) => out.push(rx.await.expect("shard thread alive")),
+            }
+        }
+        out
+    }
+
+    /// Runs `f` on every thread (shard owner or not) and collects results in thread order.
+    pub async fn on_all_threads<R, F>(&self, f: F) -> Vec<R>
+    where
+        R: Send + 'static,
+        F: Fn(usize) -> R + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let mut rxs = Vec::new();
+        for t in 0..self.num_threads() {
+            let (tx, rx) = oneshot::channel();
+            let f = f.clone();
+            if thread_index() == Some(t) {
+                let _ = tx.send(f(t));
+            } else {
+                self.send(
+                    t,
+                    Box::new(move || {
+                        let _ = tx.send(f(t));
+                    }),
+                );
+            }
+            rxs.push(rx);
+        }
+        let mut out = Vec::new();
+        for rx in rxs {
+            if let Ok(r) = rx.await {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    fn self_arc(&self) -> Arc<Engine> {
+        ENGINE.with(|e| {
+            e.borrow()
+                .as_ref()
+                .expect("engine thread has its engine")
+                .clone()
+        })
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Stops every thread and joins them. Safe to call from outside the engine's threads only.
+    pub fn shutdown(&self) {
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for t in 0..self.num_threads() {
+            self.send(t, Box::new(|| STOP.with(|s| s.set(true))));
+        }
+        let joins = std::mem::take(&mut *self.joins.lock().expect("joins"));
+        let me = std::thread::current().id();
+        for j in joins {
+            if j.thread().id() != me {
+                let _ = j.join();
+            }
+        }
+    }
+
+    /// The engine of the current engine thread.
+    pub fn current() -> Option<Arc<Engine>> {
+        ENGINE.with(|e| e.borrow().clone())
+    }
+}
+
+thread_local! {
+    static ENGINE: std::cell::RefCell<Option<Arc<Engine>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn thread_main(
+    index: usize,
+    engine: Arc<Engine>,
+    mut rx: mpsc::UnboundedReceiver<Task>,
+    init: Arc<dyn Fn(usize) + Send + Sync>,
+    hz: u32,
+    ready: std::sync::mpsc::Sender<()>,
+) {
+    THREAD_INDEX.with(|c| c.set(Some(index)));
+    ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
+    if index < engine.num_shards {
+        install_local_shard(Shard::new(index, engine.dbnum, engine.clock.clone()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        init(index);
+        let _ = ready.send(());
+        let has_shard = index < engine.num_shards;
+        let mut beat = tokio::time::interval(Duration::from_millis((1000 / hz as u64).max(1)));
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                t = rx.recv() => {
+                    let Some(t) = t else { break };
+                    run_task(t);
+                    // Drain what is already queued before yielding back to connections.
+                    for _ in 0..256 {
+                        match rx.try_recv() {
+                            Ok(t) => run_task(t),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = beat.tick(), if has_shard => {
+                    with_local_shard(|s| s.heartbeat());
+                }
+            }
+            if STOP.with(|s| s.get()) {
+                break;
+            }
+        }
+    });
+    ENGINE.with(|e| *e.borrow_mut() = None);
+}
+
+fn run_task(t: Task) {
+    if let Err(p) = contain(t) {
+        tracing::error!(panic = %p.0, "task panicked on engine thread");
+    }
+}

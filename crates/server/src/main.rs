@@ -1,0 +1,41 @@
+//! The `darter` binary: parse flags and config file, start the server, wait for SHUTDOWN.
+
+use mimalloc::MiMalloc;
+
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+fn main() {
+    let loaded = match darter_server::cli::load_from_args(std::env::args()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let filter = match loaded.log_level.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" => loaded.log_level.clone(),
+        _ => "info".to_string(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let running = match darter_server::start(loaded.init, darter_server::StartOptions::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("darter: {e}");
+            std::process::exit(1);
+        }
+    };
+    for a in &running.addrs {
+        // Tests and scripts wait for this line (never for a sleep).
+        println!("darter listening on {a}");
+    }
+    tracing::info!(
+        threads = running.server.engine.num_threads(),
+        shards = running.server.engine.num_shards(),
+        "Ready to accept connections"
+    );
+    running.wait();
+}

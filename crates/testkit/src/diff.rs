@@ -1,0 +1,236 @@
+//! The differential harness: a command script runs against a real redis-server and darter, and
+//! every reply must be byte-identical.
+//!
+//! Script format (one command per line, redis-cli-style quoting):
+//! ```text
+//! # a comment
+//! SET k "hello world"
+//! !sort SMEMBERS s        # compare arrays as multisets (order unspecified in Redis)
+//! !type INCRBYFLOAT f 1   # compare only the reply's type byte (for values that legitimately differ)
+//! !raw *1\r\n$4\r\nPING\r\n   # send raw bytes (C-style escapes), compare what comes back
+//! !reconnect              # open fresh connections to both servers
+//! ```
+//! Each script starts with FLUSHALL on both servers. Keys are spread over darter's shards by their
+//! names, so scripts should use several keys to exercise cross-shard paths.
+
+use crate::client::{frame_bytes, RawClient};
+use darter_resp::{decode, Frame};
+
+/// A mismatch between redis and darter.
+#[derive(Debug)]
+pub struct DiffReport {
+    pub line: usize,
+    pub command: String,
+    pub redis: String,
+    pub darter: String,
+}
+
+impl std::fmt::Display for DiffReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: {}\n  redis:  {}\n  darter: {}",
+            self.line, self.command, self.redis, self.darter
+        )
+    }
+}
+
+/// Splits a line into arguments with Redis's inline rules (double quotes with escapes, single
+/// quotes). Returns None for unbalanced quotes.
+pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        if b[i] == b'"' {
+            i += 1;
+            loop {
+                if i >= b.len() {
+                    return None;
+                }
+                match b[i] {
+                    b'\\' if i + 1 < b.len() => {
+                        i += 1;
+                        match b[i] {
+                            b'n' => cur.push(b'\n'),
+                            b'r' => cur.push(b'\r'),
+                            b't' => cur.push(b'\t'),
+                            b'0' => cur.push(0),
+                            b'x' if i + 2 < b.len() => {
+                                let h = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
+                                cur.push(u8::from_str_radix(h, 16).ok()?);
+                                i += 2;
+                            }
+                            c => cur.push(c),
+                        }
+                        i += 1;
+                    }
+                    b'"' => {
+                        i += 1;
+                        break;
+                    }
+                    c => {
+                        cur.push(c);
+                        i += 1;
+                    }
+                }
+            }
+        } else if b[i] == b'\'' {
+            i += 1;
+            loop {
+                if i >= b.len() {
+                    return None;
+                }
+                if b[i] == b'\'' {
+                    i += 1;
+                    break;
+                }
+                cur.push(b[i]);
+                i += 1;
+            }
+        } else {
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                cur.push(b[i]);
+                i += 1;
+            }
+        }
+        out.push(cur);
+    }
+}
+
+fn unescape_raw(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'\\' => out.push(b'\\'),
+                b'x' if i + 3 < b.len() => {
+                    out.push(u8::from_str_radix(&s[i + 2..i + 4], 16).unwrap_or(b'?'));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn show(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    let s = s.replace('\r', "\\r").replace('\n', "\\n");
+    if s.len() > 400 {
+        format!("{}...", &s[..400])
+    } else {
+        s
+    }
+}
+
+fn sorted(raw: &[u8]) -> Vec<u8> {
+    match decode(raw) {
+        Ok(Some((Frame::Array(mut items), _))) => {
+            items.sort_by_key(frame_bytes);
+            frame_bytes(&Frame::Array(items))
+        }
+        Ok(Some((Frame::Set(mut items), _))) => {
+            items.sort_by_key(frame_bytes);
+            frame_bytes(&Frame::Set(items))
+        }
+        _ => raw.to_vec(),
+    }
+}
+
+/// Reads the `expect` replies a raw send produces, or up to the server closing the connection
+/// (then `<closed>` marks where).
+fn read_all_replies(c: &mut RawClient, expect: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..expect {
+        match c.try_read_reply_raw() {
+            Some(r) => out.extend_from_slice(&r),
+            None => {
+                out.extend_from_slice(b"<closed>");
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// Runs `script` against both servers. Returns every mismatch (empty = identical).
+pub fn run_script(
+    script: &str,
+    mut redis: impl FnMut() -> RawClient,
+    mut darter: impl FnMut() -> RawClient,
+) -> Vec<DiffReport> {
+    let mut r = redis();
+    let mut d = darter();
+    r.cmd_raw(&["FLUSHALL"]);
+    d.cmd_raw(&["FLUSHALL"]);
+    let mut reports = Vec::new();
+    for (idx, line) in script.lines().enumerate() {
+        let line_no = idx + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if t == "!reconnect" {
+            r = redis();
+            d = darter();
+            continue;
+        }
+        let (mode, rest) = if let Some(rest) = t.strip_prefix('!') {
+            let (m, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            (m, rest.trim())
+        } else {
+            ("", t)
+        };
+        let (rr, dr) = match mode {
+            "raw" => {
+                // "!raw N <bytes>": send bytes, read N replies (or until close).
+                let (n, bytes) = rest.split_once(' ').unwrap_or(("1", rest));
+                let n: usize = n.parse().unwrap_or(1);
+                let bytes = unescape_raw(bytes);
+                r.send_raw(&bytes);
+                d.send_raw(&bytes);
+                (read_all_replies(&mut r, n), read_all_replies(&mut d, n))
+            }
+            _ => {
+                let Some(args) = split_args(rest) else {
+                    panic!("line {line_no}: unbalanced quotes in script");
+                };
+                let rr = r.cmd_raw(&args);
+                let dr = d.cmd_raw(&args);
+                match mode {
+                    "sort" => (sorted(&rr), sorted(&dr)),
+                    "type" => (rr[..1].to_vec(), dr[..1].to_vec()),
+                    "" => (rr, dr),
+                    other => panic!("line {line_no}: unknown directive !{other}"),
+                }
+            }
+        };
+        if rr != dr {
+            reports.push(DiffReport {
+                line: line_no,
+                command: rest.to_string(),
+                redis: show(&rr),
+                darter: show(&dr),
+            });
+        }
+    }
+    reports
+}

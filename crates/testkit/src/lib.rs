@@ -1,0 +1,101 @@
+//! Test helpers: an in-process darter on port 0, a raw RESP client, a real `redis-server` child,
+//! and the differential harness that runs the same command scripts against both.
+//!
+//! Nothing here sleeps to wait for a server: darter is ready when `start` returns (its listener is
+//! bound before), and redis-server is ready when it prints "Ready to accept connections".
+
+pub mod client;
+pub mod diff;
+pub mod redis;
+
+pub use client::RawClient;
+pub use diff::{run_script, DiffReport};
+pub use redis::RedisServer;
+
+use darter_commands::config::InitialConfig;
+use darter_server::{Running, StartOptions};
+use std::net::SocketAddr;
+
+/// An in-process darter server bound to 127.0.0.1 on an ephemeral port.
+pub struct TestServer {
+    running: Running,
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct TestOptions {
+    pub threads: usize,
+    pub shards: usize,
+    pub manual_clock: bool,
+    pub requirepass: Option<String>,
+    pub maxclients: u64,
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            threads: 3,
+            shards: 0,
+            manual_clock: false,
+            requirepass: None,
+            maxclients: 10000,
+            extra: Vec::new(),
+        }
+    }
+}
+
+impl TestServer {
+    /// Three threads, three shards, real clock.
+    pub fn start() -> TestServer {
+        Self::start_with(TestOptions::default())
+    }
+
+    pub fn start_with(o: TestOptions) -> TestServer {
+        let init = InitialConfig {
+            port: 0,
+            bind: vec!["127.0.0.1".into()],
+            requirepass: o.requirepass,
+            databases: 16,
+            maxclients: o.maxclients,
+            timeout: 0,
+            tcp_keepalive: 300,
+            loglevel: "notice".into(),
+            proactor_threads: o.threads,
+            num_shards: o.shards,
+            extra: o.extra,
+        };
+        let running = darter_server::start(
+            init,
+            StartOptions {
+                manual_clock: o.manual_clock,
+                config_file: None,
+            },
+        )
+        .expect("start darter");
+        TestServer { running }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr()
+    }
+
+    pub fn client(&self) -> RawClient {
+        RawClient::connect_tcp(self.addr())
+    }
+
+    /// Moves the manual clock (servers started with `manual_clock`).
+    pub fn advance_ms(&self, ms: u64) {
+        self.running.server.engine.clock.advance_ms(ms);
+    }
+
+    pub fn server(&self) -> &std::sync::Arc<darter_commands::Server> {
+        &self.running.server
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.running.stop();
+    }
+}
