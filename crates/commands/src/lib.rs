@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod errors;
 pub mod families;
 pub mod keyspec;
+pub mod multi;
 pub mod meta;
 pub mod redis_table;
 pub mod registry;

@@ -2,7 +2,7 @@
 //! and the differential harness that runs the same command scripts against both.
 //!
 //! Nothing here sleeps to wait for a server: darter is ready when `start` returns (its listener is
-//! bound before), and redis-server is ready when it prints "Ready to accept connections".
+//! bound before), and redis-server is ready when it logs that it accepts connections.
 
 pub mod client;
 pub mod diff;

@@ -46,7 +46,9 @@ impl RedisServer {
         let mut lines = BufReader::new(stdout).lines();
         loop {
             match lines.next() {
-                Some(Ok(l)) if l.contains("Ready to accept connections") => break,
+                // 7.0 prints "Ready to accept connections" for TCP and "The server is now ready to
+                // accept connections at <socket>" for a Unix socket.
+                Some(Ok(l)) if l.to_ascii_lowercase().contains("ready to accept connections") => break,
                 Some(Ok(_)) => continue,
                 _ => {
                     let _ = child.kill();

@@ -1,0 +1,121 @@
+//! Helpers for coordinator-side multi-key commands (MGET, MSET, DEL, RENAME, FLUSHALL...): group
+//! keys by owning shard, schedule one VLL transaction over those shards, run hops there.
+//!
+//! Shard closures get a `ShardCmd`-like view and their shard's keys with the argument index each
+//! came from, so the coordinator can stitch replies back in argument order.
+
+use crate::context::Conn;
+use bytes::Bytes;
+use darter_engine::keys::{key_fp, key_hash};
+use darter_engine::tx::HopFn;
+use darter_engine::{LockReq, Panicked, Shard, ShardId, Transaction};
+use std::sync::Arc;
+
+/// Keys of one command grouped by shard.
+#[derive(Clone, Debug, Default)]
+pub struct KeyGroups {
+    /// Shards involved, in increasing order.
+    pub shards: Vec<ShardId>,
+    /// For each shard (same order): (argument index, key).
+    pub keys: Vec<Vec<(usize, Bytes)>>,
+    /// For each shard: its intent locks.
+    pub locks: Vec<Vec<LockReq>>,
+}
+
+impl KeyGroups {
+    /// Groups `keys` (argument index, key) of database `db`; `exclusive` for writes.
+    pub fn new(
+        shards: usize,
+        db: usize,
+        keys: impl IntoIterator<Item = (usize, Bytes)>,
+        exclusive: bool,
+    ) -> KeyGroups {
+        let mut g = KeyGroups::default();
+        for (i, k) in keys {
+            let kh = key_hash(&k, shards);
+            let pos = match g.shards.binary_search(&kh.shard) {
+                Ok(p) => p,
+                Err(p) => {
+                    g.shards.insert(p, kh.shard);
+                    g.keys.insert(p, Vec::new());
+                    g.locks.insert(p, Vec::new());
+                    p
+                }
+            };
+            g.keys[pos].push((i, k));
+            g.locks[pos].push(LockReq {
+                fp: key_fp(kh.full, db),
+                exclusive,
+            });
+        }
+        g
+    }
+
+    /// Adds a lock on `key` in another database `db` (MOVE, COPY ... DB), on the key's shard.
+    pub fn add_lock(&mut self, shards: usize, key: &[u8], db: usize, exclusive: bool) {
+        let kh = key_hash(key, shards);
+        let pos = match self.shards.binary_search(&kh.shard) {
+            Ok(p) => p,
+            Err(p) => {
+                self.shards.insert(p, kh.shard);
+                self.keys.insert(p, Vec::new());
+                self.locks.insert(p, Vec::new());
+                p
+            }
+        };
+        self.locks[pos].push(LockReq {
+            fp: key_fp(kh.full, db),
+            exclusive,
+        });
+    }
+
+    /// Index of `shard` in `shards`.
+    pub fn index_of(&self, shard: ShardId) -> Option<usize> {
+        self.shards.binary_search(&shard).ok()
+    }
+
+    /// Schedules a transaction holding these locks.
+    pub async fn schedule(&self, c: &Conn) -> Transaction {
+        let per_shard = self
+            .shards
+            .iter()
+            .copied()
+            .zip(self.locks.iter().cloned())
+            .collect();
+        Transaction::schedule(c.engine(), per_shard, false).await
+    }
+}
+
+/// Per-shard work of a one-phase command: gets the shard, the database and that shard's keys.
+pub type EachFn<R> = Arc<dyn Fn(&mut Shard, usize, &[(usize, Bytes)]) -> R + Send + Sync>;
+
+/// Runs `f` once on every shard of `groups` inside one atomic transaction (schedule + one
+/// concluding hop). Results come back in `groups.shards` order.
+pub async fn run_each<R: Send + 'static>(
+    c: &Conn,
+    groups: &KeyGroups,
+    f: EachFn<R>,
+) -> Result<Vec<R>, Panicked> {
+    let db = c.state.db;
+    let mut tx = groups.schedule(c).await;
+    let jobs: Vec<Option<HopFn<R>>> = groups
+        .keys
+        .iter()
+        .map(|keys| {
+            let f = f.clone();
+            let keys = keys.clone();
+            Some(Box::new(move |s: &mut Shard| f(s, db, &keys)) as HopFn<R>)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(jobs.len());
+    for r in tx.hop(jobs, true).await {
+        out.push(r.expect("every shard had a job")?);
+    }
+    Ok(out)
+}
+
+/// Writes the error reply for a contained panic.
+pub fn panic_reply(c: &mut Conn, p: &Panicked) {
+    c.out
+        .error(&format!("ERR internal error in command: {}", p.0));
+}
