@@ -1,0 +1,273 @@
+//! Command-line parsing for `darter-bench` (hand-rolled to keep the crate
+//! dependency-free apart from libc). It only turns argv into a validated
+//! `CompareOpts`; it must not touch the filesystem, start processes, or pick
+//! ports — defaults that depend on the environment are resolved in `compare`.
+
+use std::path::PathBuf;
+
+use crate::shell_words;
+
+pub const USAGE: &str = "\
+usage: darter-bench compare [options]
+
+Starts redis-server and darter pinned to one CPU, drives both with
+redis-benchmark pinned to another CPU, and prints a Markdown table of
+throughput and server CPU per request (medians over rounds).
+
+options (defaults in brackets):
+  --darter PATH          darter binary [<workspace>/target/release/darter]
+  --redis PATH           redis-server binary [redis-server]
+  --benchmark PATH       redis-benchmark binary [redis-benchmark]
+  --requests N           requests per run [200000 for pipeline 1, else 2000000]
+  --rounds N             rounds per (test, pipeline) [3]
+  --clients N            redis-benchmark connections (-c) [50]
+  --pipelines LIST       pipeline depths (-P), comma separated [1,16]
+  --tests LIST           redis-benchmark tests (-t), comma separated [get,set]
+  --keyspace N           random key range (-r) [100000]
+  --data-size N          value size in bytes (-d) [16]
+  --server-cpu CPUS      taskset -c list for both servers [0]
+  --client-cpu CPUS      taskset -c list for redis-benchmark [1]
+  --no-pin               do not use taskset at all
+  --darter-args STR      extra darter arguments, shell-quoted [\"\"]
+  --redis-args STR       extra redis-server arguments, shell-quoted [\"\"]
+  --darter-threads-flag  pass `--proactor_threads 1` to darter [on]
+  --no-threads-flag      do not pass `--proactor_threads 1`
+  --results-dir DIR      where <test>-latest.md go [<workspace>/bench/results]
+  --run-timeout SECS     kill a redis-benchmark run after this long [300]
+  -h, --help             this text
+
+example (redis in both roles, to validate the harness):
+  darter-bench compare --darter /usr/bin/redis-server \\
+      --darter-args \"--save '' --appendonly no\" --no-threads-flag";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Help,
+    Compare(Box<CompareOpts>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareOpts {
+    /// None: `<workspace>/target/release/darter`.
+    pub darter: Option<PathBuf>,
+    pub redis: PathBuf,
+    pub benchmark: PathBuf,
+    /// None: depends on the pipeline depth, see `requests_for`.
+    pub requests: Option<u64>,
+    pub rounds: u32,
+    pub clients: u32,
+    pub pipelines: Vec<u32>,
+    pub tests: Vec<String>,
+    pub keyspace: u64,
+    pub data_size: u32,
+    /// None: no pinning.
+    pub server_cpu: Option<String>,
+    pub client_cpu: Option<String>,
+    pub darter_args: Vec<String>,
+    pub redis_args: Vec<String>,
+    pub darter_threads_flag: bool,
+    /// None: `<workspace>/bench/results`.
+    pub results_dir: Option<PathBuf>,
+    pub run_timeout_secs: u64,
+}
+
+impl Default for CompareOpts {
+    fn default() -> Self {
+        CompareOpts {
+            darter: None,
+            redis: PathBuf::from("redis-server"),
+            benchmark: PathBuf::from("redis-benchmark"),
+            requests: None,
+            rounds: 3,
+            clients: 50,
+            pipelines: vec![1, 16],
+            tests: vec!["get".into(), "set".into()],
+            keyspace: 100_000,
+            data_size: 16,
+            server_cpu: Some("0".into()),
+            client_cpu: Some("1".into()),
+            darter_args: Vec::new(),
+            redis_args: Vec::new(),
+            darter_threads_flag: true,
+            results_dir: None,
+            run_timeout_secs: 300,
+        }
+    }
+}
+
+impl CompareOpts {
+    /// Requests per run for a pipeline depth: the override if given, else a
+    /// count that keeps one run at a few seconds on a typical core.
+    pub fn requests_for(&self, pipeline: u32) -> u64 {
+        match self.requests {
+            Some(n) => n,
+            None if pipeline <= 1 => 200_000,
+            None => 2_000_000,
+        }
+    }
+}
+
+pub fn parse(argv: &[String]) -> Result<Command, String> {
+    let Some(sub) = argv.first() else {
+        return Err("missing subcommand".into());
+    };
+    match sub.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "compare" => parse_compare(&argv[1..]),
+        other => Err(format!("unknown subcommand {other:?} (expected `compare`)")),
+    }
+}
+
+fn parse_compare(argv: &[String]) -> Result<Command, String> {
+    let mut o = CompareOpts::default();
+    let mut server_cpu = o.server_cpu.clone();
+    let mut client_cpu = o.client_cpu.clone();
+    let mut pin = true;
+    let mut i = 0;
+    while i < argv.len() {
+        let raw = argv[i].as_str();
+        i += 1;
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match raw.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (raw, None),
+        };
+        let mut value = || -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            let v = argv
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))?;
+            i += 1;
+            Ok(v)
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--darter" => o.darter = Some(PathBuf::from(value()?)),
+            "--redis" => o.redis = PathBuf::from(value()?),
+            "--benchmark" => o.benchmark = PathBuf::from(value()?),
+            "--requests" => o.requests = Some(positive(flag, &value()?)?),
+            "--rounds" => o.rounds = positive(flag, &value()?)?,
+            "--clients" => o.clients = positive(flag, &value()?)?,
+            "--pipelines" => {
+                o.pipelines = list(flag, &value()?)?
+                    .iter()
+                    .map(|p| positive(flag, p))
+                    .collect::<Result<_, _>>()?
+            }
+            "--tests" => o.tests = list(flag, &value()?)?,
+            "--keyspace" => o.keyspace = positive(flag, &value()?)?,
+            "--data-size" => o.data_size = positive(flag, &value()?)?,
+            "--server-cpu" => server_cpu = Some(value()?),
+            "--client-cpu" => client_cpu = Some(value()?),
+            "--no-pin" => pin = false,
+            "--darter-args" => o.darter_args = shell_words::split(&value()?)?,
+            "--redis-args" => o.redis_args = shell_words::split(&value()?)?,
+            "--darter-threads-flag" => o.darter_threads_flag = true,
+            "--no-threads-flag" => o.darter_threads_flag = false,
+            "--results-dir" => o.results_dir = Some(PathBuf::from(value()?)),
+            "--run-timeout" => o.run_timeout_secs = positive(flag, &value()?)?,
+            _ => return Err(format!("unknown option {raw:?}")),
+        }
+    }
+    for t in &o.tests {
+        if !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("bad test name {t:?}"));
+        }
+    }
+    o.tests = o.tests.iter().map(|t| t.to_ascii_lowercase()).collect();
+    (o.server_cpu, o.client_cpu) = if pin {
+        (server_cpu, client_cpu)
+    } else {
+        (None, None)
+    };
+    Ok(Command::Compare(Box::new(o)))
+}
+
+fn positive<T: std::str::FromStr + Default + PartialOrd>(flag: &str, s: &str) -> Result<T, String> {
+    match s.trim().parse::<T>() {
+        Ok(v) if v > T::default() => Ok(v),
+        _ => Err(format!("{flag}: expected a positive integer, got {s:?}")),
+    }
+}
+
+fn list(flag: &str, s: &str) -> Result<Vec<String>, String> {
+    let items: Vec<String> = s
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect();
+    if items.is_empty() {
+        return Err(format!("{flag}: empty list"));
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn compare(s: &[&str]) -> CompareOpts {
+        match parse(&argv(s)).unwrap() {
+            Command::Compare(o) => *o,
+            c => panic!("unexpected {c:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = compare(&["compare"]);
+        assert_eq!(o, CompareOpts::default());
+        assert_eq!(o.requests_for(1), 200_000);
+        assert_eq!(o.requests_for(16), 2_000_000);
+    }
+
+    #[test]
+    fn all_flags() {
+        let o = compare(&[
+            "compare",
+            "--darter",
+            "/usr/bin/redis-server",
+            "--darter-args",
+            "--save '' --appendonly no",
+            "--no-threads-flag",
+            "--requests=1000",
+            "--rounds",
+            "5",
+            "--pipelines",
+            "1, 4,32",
+            "--tests",
+            "SET",
+            "--server-cpu",
+            "2-3",
+            "--client-cpu=4",
+        ]);
+        assert_eq!(o.darter, Some(PathBuf::from("/usr/bin/redis-server")));
+        assert_eq!(o.darter_args, vec!["--save", "", "--appendonly", "no"]);
+        assert!(!o.darter_threads_flag);
+        assert_eq!(o.requests_for(16), 1000);
+        assert_eq!(o.rounds, 5);
+        assert_eq!(o.pipelines, vec![1, 4, 32]);
+        assert_eq!(o.tests, vec!["set"]);
+        assert_eq!(o.server_cpu.as_deref(), Some("2-3"));
+        assert_eq!(o.client_cpu.as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn no_pin_and_errors() {
+        let o = compare(&["compare", "--no-pin"]);
+        assert_eq!((o.server_cpu, o.client_cpu), (None, None));
+        assert!(parse(&argv(&["compare", "--rounds", "0"])).is_err());
+        assert!(parse(&argv(&["compare", "--rounds"])).is_err());
+        assert!(parse(&argv(&["compare", "--bogus"])).is_err());
+        assert!(parse(&argv(&["latency"])).is_err());
+        assert!(parse(&argv(&[])).is_err());
+        assert_eq!(parse(&argv(&["compare", "-h"])).unwrap(), Command::Help);
+    }
+}

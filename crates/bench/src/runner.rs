@@ -1,0 +1,236 @@
+//! Runs one `redis-benchmark` invocation (optionally pinned with taskset)
+//! against a port and extracts requests/second from its `--csv` output. Each
+//! run is bounded by a timeout after which the client is killed. It must not
+//! know about servers or CPU accounting (the caller samples /proc around
+//! `run`), and must not invoke a shell: arguments go straight to execve.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::server::arm_parent_death_signal;
+use crate::shell_words;
+
+/// Parameters of one redis-benchmark invocation.
+#[derive(Debug, Clone)]
+pub struct BenchParams {
+    pub benchmark: PathBuf,
+    pub client_cpu: Option<String>,
+    pub port: u16,
+    pub clients: u32,
+    pub requests: u64,
+    pub pipeline: u32,
+    pub test: String,
+    pub keyspace: u64,
+    pub data_size: u32,
+}
+
+impl BenchParams {
+    /// `[taskset -c CPU] redis-benchmark -h 127.0.0.1 -p PORT -c C -n N -P D
+    /// -t TEST -r KEYSPACE -d SIZE --csv -q`
+    pub fn argv(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(cpu) = &self.client_cpu {
+            v.extend(["taskset".to_string(), "-c".to_string(), cpu.clone()]);
+        }
+        v.push(self.benchmark.to_string_lossy().into_owned());
+        let s = |x: &str| x.to_string();
+        v.extend([
+            s("-h"),
+            s("127.0.0.1"),
+            s("-p"),
+            self.port.to_string(),
+            s("-c"),
+            self.clients.to_string(),
+            s("-n"),
+            self.requests.to_string(),
+            s("-P"),
+            self.pipeline.to_string(),
+            s("-t"),
+            self.test.clone(),
+            s("-r"),
+            self.keyspace.to_string(),
+            s("-d"),
+            self.data_size.to_string(),
+            s("--csv"),
+            s("-q"),
+        ]);
+        v
+    }
+
+    pub fn command_line(&self) -> String {
+        shell_words::join(&self.argv())
+    }
+}
+
+/// Result of one run.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub rps: f64,
+    pub wall: Duration,
+    /// Non-empty stderr lines (e.g. "WARNING: Could not fetch server CONFIG").
+    pub warnings: Vec<String>,
+}
+
+/// Runs redis-benchmark to completion (or until `timeout`, then kills it).
+pub fn run(p: &BenchParams, timeout: Duration) -> Result<RunOutput, String> {
+    let argv = p.argv();
+    let line = shell_words::join(&argv);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    arm_parent_death_signal(&mut cmd);
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot spawn redis-benchmark: {e}\n  command: {line}"))?;
+    // Drain both pipes on threads so a chatty child can never block on a full pipe.
+    let mut out_pipe = child.stdout.take().expect("stdout piped");
+    let mut err_pipe = child.stderr.take().expect("stderr piped");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let deadline = start + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "redis-benchmark timed out after {timeout:?}\n  command: {line}"
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(format!("waiting for redis-benchmark: {e}")),
+        }
+    };
+    let wall = start.elapsed();
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    if !status.success() {
+        return Err(format!(
+            "redis-benchmark failed ({status})\n  command: {line}\n  stdout: {}\n  stderr: {}",
+            stdout.trim(),
+            stderr.trim()
+        ));
+    }
+    let rps = parse_csv_rps(&stdout, &p.test).map_err(|e| {
+        format!(
+            "{e}\n  command: {line}\n  stdout: {}\n  stderr: {}",
+            stdout.trim(),
+            stderr.trim()
+        )
+    })?;
+    let warnings = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    Ok(RunOutput {
+        rps,
+        wall,
+        warnings,
+    })
+}
+
+/// Extracts the `rps` column for `test` from redis-benchmark `--csv` output.
+///
+/// redis-benchmark 6.2+ prints a header `"test","rps",...` then one quoted
+/// row per test; older versions print `"SET","123.45"` without a header. The
+/// row is matched by upper-cased test name; if there is exactly one data row
+/// it is used regardless of name (e.g. `-t ping` reports `PING_INLINE`).
+pub fn parse_csv_rps(stdout: &str, test: &str) -> Result<f64, String> {
+    let mut rps_col = 1;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in stdout.lines() {
+        // Progress output uses '\r'; keep only the last segment of a line.
+        let line = line.rsplit('\r').next().unwrap_or("").trim();
+        if !line.starts_with('"') {
+            continue;
+        }
+        let cells: Vec<String> = line
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_string())
+            .collect();
+        if cells.first().map(String::as_str) == Some("test") {
+            if let Some(i) = cells.iter().position(|c| c == "rps") {
+                rps_col = i;
+            }
+            continue;
+        }
+        rows.push(cells);
+    }
+    let want = test.to_ascii_uppercase();
+    let row = match rows.iter().find(|r| r[0] == want) {
+        Some(r) => r,
+        None if rows.len() == 1 => &rows[0],
+        None => {
+            return Err(format!(
+                "no CSV row for test {want:?} in redis-benchmark output"
+            ))
+        }
+    };
+    let cell = row
+        .get(rps_col)
+        .ok_or_else(|| format!("CSV row {row:?} has no column {rps_col}"))?;
+    let rps: f64 = cell
+        .parse()
+        .map_err(|_| format!("CSV rps value {cell:?} is not a number"))?;
+    if !(rps.is_finite() && rps > 0.0) {
+        return Err(format!("CSV rps value {rps} is not positive"));
+    }
+    Ok(rps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_redis7_csv() {
+        let out = "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\"\n\
+                   \"SET\",\"625000.00\",\"1.153\",\"0.168\"\n";
+        assert_eq!(parse_csv_rps(out, "set").unwrap(), 625000.0);
+        assert_eq!(parse_csv_rps(out, "get").unwrap(), 625000.0);
+    }
+
+    #[test]
+    fn parses_old_csv_and_picks_named_row() {
+        let out = "\"SET\",\"100.5\"\n\"GET\",\"200.25\"\n";
+        assert_eq!(parse_csv_rps(out, "get").unwrap(), 200.25);
+        assert!(parse_csv_rps(out, "incr").is_err());
+        assert!(parse_csv_rps("", "get").is_err());
+        assert!(parse_csv_rps("\"GET\",\"nan\"\n", "get").is_err());
+    }
+
+    #[test]
+    fn argv_shape() {
+        let p = BenchParams {
+            benchmark: "redis-benchmark".into(),
+            client_cpu: Some("1".into()),
+            port: 7000,
+            clients: 50,
+            requests: 1000,
+            pipeline: 16,
+            test: "get".into(),
+            keyspace: 100_000,
+            data_size: 16,
+        };
+        assert_eq!(
+            p.command_line(),
+            "taskset -c 1 redis-benchmark -h 127.0.0.1 -p 7000 -c 50 -n 1000 -P 16 -t get -r 100000 -d 16 --csv -q"
+        );
+    }
+}
