@@ -12,7 +12,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::registry::{key_positions, registry, CoordFn, Handler, ShardFn, Spec};
+use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
 use darter_engine::keys::{key_fp, key_hash};
@@ -134,14 +134,13 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
         Handler::Shard(f) => (Some(f), None),
         Handler::Multi { shard, coord } => (shard, Some(coord)),
     };
-    let positions = key_positions(meta, args);
     let engine = conn.engine();
     let shards = engine.num_shards();
     let db = conn.state.db;
     let mut sid = None;
     let mut single = true;
     let mut locks = Locks::new();
-    for &p in &positions {
+    for_each_key(meta, args, |p| {
         let kh = key_hash(&args[p], shards);
         match sid {
             None => sid = Some(kh.shard),
@@ -152,7 +151,7 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
             fp: key_fp(kh.full, db),
             exclusive: spec.write,
         });
-    }
+    });
     match (single, sid, shard_fn, coord_fn) {
         (true, Some(sid), Some(f), _) => Plan::Shard {
             spec,
@@ -209,6 +208,7 @@ fn exec_shard_fn(
 
 /// Executes every command of `batch` in order, appending replies to `conn.out`.
 pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
+    conn.state.info.last_interaction.set(Instant::now());
     let mut iter = batch.into_iter().peekable();
     let mut carried: Option<(Vec<Bytes>, Plan)> = None;
     loop {
@@ -225,7 +225,6 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 None => return,
             },
         };
-        conn.state.info.last_interaction.set(Instant::now());
         let start = conn.out.len();
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;

@@ -183,15 +183,20 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::build)
 }
 
-/// Positions of the key arguments of a command call, for routing (first/last/step from Redis's
-/// table; movable-key commands through their key specs).
-pub fn key_positions(meta: &Meta, args: &[Bytes]) -> Vec<usize> {
+/// Calls `f` with the position of each key argument of a command call, for routing
+/// (first/last/step from Redis's table; movable-key commands through their key specs). Allocates
+/// nothing for fixed-position commands.
+#[inline]
+pub fn for_each_key(meta: &Meta, args: &[Bytes], mut f: impl FnMut(usize)) {
     if meta.has_flag("movablekeys") {
         let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-        return keyspec::key_positions(meta, &refs).unwrap_or_default();
+        for p in keyspec::key_positions(meta, &refs).unwrap_or_default() {
+            f(p);
+        }
+        return;
     }
     if meta.first_key <= 0 {
-        return Vec::new();
+        return;
     }
     let n = args.len() as i32;
     let last = if meta.last_key < 0 {
@@ -200,11 +205,16 @@ pub fn key_positions(meta: &Meta, args: &[Bytes]) -> Vec<usize> {
         meta.last_key
     };
     let step = meta.step.max(1);
-    let mut out = Vec::new();
     let mut i = meta.first_key;
     while i <= last && i < n {
-        out.push(i as usize);
+        f(i as usize);
         i += step;
     }
-    out
+}
+
+/// Positions of the key arguments of a command call (see `for_each_key`).
+pub fn key_positions(meta: &Meta, args: &[Bytes]) -> Vec<usize> {
+    let mut v = Vec::new();
+    for_each_key(meta, args, |p| v.push(p));
+    v
 }

@@ -10,7 +10,7 @@ pub mod listener;
 use darter_commands::config::{ConfigStore, InitialConfig};
 use darter_commands::Server;
 use darter_engine::{Engine, EngineOptions};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Extra knobs not in the Redis config (tests).
@@ -58,44 +58,38 @@ impl Running {
     }
 }
 
-fn resolve_bind(bind: &[String], port: u16) -> Result<Vec<SocketAddr>, String> {
-    let mut out = Vec::new();
-    let binds: Vec<String> = if bind.is_empty() {
-        vec!["0.0.0.0".into()]
-    } else {
-        bind.to_vec()
-    };
-    for b in binds {
-        let b = b.trim_start_matches('-').to_string(); // Redis's "-::*" optional-bind prefix
-        let host = match b.as_str() {
-            "*" => "0.0.0.0".to_string(),
-            "::*" => "::".to_string(),
-            "localhost" => "127.0.0.1".to_string(),
-            _ => b.clone(),
-        };
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            out.push(SocketAddr::new(ip, port));
-            continue;
-        }
-        let addrs = (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve bind address '{b}': {e}"))?;
-        out.extend(addrs.filter(|a| a.is_ipv4()).take(1));
-    }
-    Ok(out)
-}
-
 /// Starts darter with `init` and returns once it accepts connections.
 pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String> {
     let config = Arc::new(ConfigStore::new(init)?);
-    let port = config.port();
-    let addrs = resolve_bind(&config.bind(), port)?;
+    let mut port = config.port();
     let mut listeners = Vec::new();
     let mut bound = Vec::new();
-    for a in addrs {
-        let l = listener::bind(a).map_err(|e| format!("could not bind {a}: {e}"))?;
-        bound.push(l.local_addr().map_err(|e| e.to_string())?);
-        listeners.push(l);
+    let binds = config.bind();
+    let binds = if binds.is_empty() {
+        vec!["*".to_string(), "-::*".to_string()]
+    } else {
+        binds
+    };
+    for entry in binds {
+        let b = cli::parse_bind(&entry)?;
+        let addr = SocketAddr::new(b.ip, port);
+        match listener::bind(addr) {
+            Ok(l) => {
+                let a = l.local_addr().map_err(|e| e.to_string())?;
+                // With port 0 every address shares the port the first one got.
+                port = a.port();
+                bound.push(a);
+                listeners.push(l);
+            }
+            // Redis's "-addr": skip an address that cannot be bound (e.g. no IPv6).
+            Err(e) if b.optional => {
+                tracing::warn!(%addr, error = %e, "skipping optional bind address")
+            }
+            Err(e) => return Err(format!("could not bind {addr}: {e}")),
+        }
+    }
+    if listeners.is_empty() {
+        return Err("no address to listen on".to_string());
     }
     let engine = Engine::start(
         EngineOptions {

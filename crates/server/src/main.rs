@@ -17,10 +17,17 @@ fn main() {
         "error" | "warn" | "info" | "debug" | "trace" => loaded.log_level.clone(),
         _ => "info".to_string(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::prelude::*;
+    let (filter_layer, reload) =
+        tracing_subscriber::reload::Layer::new(tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::registry()
+        .with(filter_layer)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
+    // CONFIG SET loglevel re-filters logging at runtime.
+    darter_commands::config::set_loglevel_applier(Box::new(move |level| {
+        let _ = reload.modify(|f| *f = tracing_subscriber::EnvFilter::new(level));
+    }));
     let running = match darter_server::start(loaded.init, darter_server::StartOptions::default()) {
         Ok(r) => r,
         Err(e) => {
