@@ -35,6 +35,16 @@ impl StrValue {
         }
     }
 
+    /// A freshly created string that is never integer-encoded (Redis's `createStringObject`):
+    /// `embstr` up to 44 bytes, `raw` beyond (INCRBYFLOAT results).
+    pub fn embstr_or_raw(b: &[u8]) -> StrValue {
+        if b.len() <= EMBSTR_LIMIT {
+            StrValue::Emb(b.into())
+        } else {
+            StrValue::Raw(b.to_vec())
+        }
+    }
+
     /// A string that will be / was modified in place: always `raw`.
     pub fn raw(b: Vec<u8>) -> StrValue {
         StrValue::Raw(b)
@@ -118,6 +128,29 @@ pub enum Value {
 }
 
 impl Value {
+    /// The string, or None for a value of another type (commands reply WRONGTYPE). No wildcard
+    /// arm: a new type must say here whether it is a string.
+    #[inline]
+    pub fn as_str(&self) -> Option<&StrValue> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
+
+    #[inline]
+    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
+
+    #[inline]
+    pub fn into_str(self) -> Option<StrValue> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
+
     /// What `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -69,3 +69,41 @@ pub fn sanitize(b: &[u8], max: usize) -> String {
         .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
         .collect()
 }
+
+// Generic (keyspace) family.
+pub const GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// Followed by the option as given: "ERR Unsupported option <opt>" (EXPIRE family).
+pub const UNSUPPORTED_OPTION_PREFIX: &str = "ERR Unsupported option ";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+// Server family (SWAPDB, SHUTDOWN, DEBUG).
+pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
+pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
+pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+/// What Redis answers when SHUTDOWN cannot save (and FORCE was not given).
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+
+/// DEBUG's (and other hand-dispatched containers') error for an unknown subcommand or a wrong
+/// argument count: "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP."
+pub fn unknown_subcommand_or_args(sub: &[u8], container: &str) -> String {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        sanitize(sub, 128),
+        container.to_ascii_uppercase()
+    )
+}
+
+// String family.
+pub const DECR_OVERFLOW: &str = "ERR decrement would overflow";
+pub const LCS_WRONGTYPE: &str = "ERR The specified keys must contain string values";
+pub const LCS_IDX_AND_LEN: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
+pub const LCS_EXCEEDS_MAX_BULK: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+pub const LCS_ALLOC_FAILED: &str =
+    "ERR Insufficient memory, failed allocating transient memory for LCS";
+/// `getIntFromObjectOrReply` on an integer outside C's `int` (COPY ... DB, MOVE).
+pub const INT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
