@@ -29,7 +29,9 @@ impl<'a> ArgCursor<'a> {
         self.args.len().saturating_sub(self.pos)
     }
 
-    /// Next argument, or a syntax error latched when there is none.
+    /// Next argument, or a syntax error latched when there is none. (Not an `Iterator`: it latches
+    /// an error instead of ending.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> &'a [u8] {
         if self.err.is_some() {
             return b"";

@@ -372,11 +372,13 @@ impl Default for InitialConfig {
 
 /// Applies a new log level to the process's logger (installed once by the binary; logging is
 /// process-wide). `CONFIG SET loglevel` calls it with a tracing level name.
-static LOGLEVEL_APPLIER: std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>> =
-    std::sync::OnceLock::new();
+static LOGLEVEL_APPLIER: std::sync::OnceLock<LoglevelApplier> = std::sync::OnceLock::new();
+
+/// See `set_loglevel_applier`.
+pub type LoglevelApplier = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Installs the function that re-filters logging when `loglevel` changes at runtime.
-pub fn set_loglevel_applier(f: Box<dyn Fn(&str) + Send + Sync>) {
+pub fn set_loglevel_applier(f: LoglevelApplier) {
     let _ = LOGLEVEL_APPLIER.set(f);
 }
 

@@ -144,8 +144,11 @@ pub struct ShardCmd<'a> {
 }
 
 impl ShardCmd<'_> {
+    /// The selected database on this shard, told the command's time (for access stamps).
     #[inline]
     pub fn slice(&mut self) -> &mut darter_engine::DbSlice {
-        &mut self.shard.dbs[self.db]
+        let s = &mut self.shard.dbs[self.db];
+        s.observe(self.now_ms);
+        s
     }
 }

@@ -8,6 +8,7 @@
 //!    and its locks are free, and otherwise as a hop. Consecutive commands for the same remote
 //!    shard travel in one hop (squashing). Replies are appended to `Conn::out` in command order and
 //!    the caller writes them in one write.
+//!
 //! A panic inside a command is contained and becomes an error reply for that command alone.
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
@@ -173,7 +174,10 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     }
 }
 
-/// Runs a shard handler on the shard we are on, recording statistics here.
+/// Runs a shard handler on the shard we are on, recording statistics here. `started` is when the
+/// command began (the previous command's end, so each command costs one clock read); returns when
+/// it ended. `now_ms` is the wall-clock time expiry decisions use, read once per batch.
+#[allow(clippy::too_many_arguments)]
 fn exec_shard_fn(
     shard: &mut Shard,
     f: ShardFn,
@@ -182,10 +186,10 @@ fn exec_shard_fn(
     db: usize,
     args: &[Bytes],
     w: &mut ReplyWriter,
-) {
+    started: Instant,
+    now_ms: u64,
+) -> Instant {
     let start = w.len();
-    let t0 = Instant::now();
-    let now_ms = shard.now_ms();
     let r = contain(|| {
         let mut sc = ShardCmd {
             shard,
@@ -203,12 +207,21 @@ fn exec_shard_fn(
     if failed {
         stats::record_error(&w.buf[start..]);
     }
-    stats::record_call(id, sub, t0.elapsed().as_micros() as u64, failed);
+    let ended = Instant::now();
+    stats::record_call(
+        id,
+        sub,
+        ended.duration_since(started).as_micros() as u64,
+        failed,
+    );
+    ended
 }
 
 /// Executes every command of `batch` in order, appending replies to `conn.out`.
 pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
-    conn.state.info.last_interaction.set(Instant::now());
+    let mut clock = Instant::now();
+    conn.state.info.last_interaction.set(clock);
+    let mut now_ms = conn.engine().clock.now_ms();
     let mut iter = batch.into_iter().peekable();
     let mut carried: Option<(Vec<Bytes>, Plan)> = None;
     loop {
@@ -239,13 +252,20 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
             }
             Plan::Coord { spec, sub, f } => {
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
-                let t0 = Instant::now();
+                let t0 = clock;
                 f(conn, args).await;
                 let failed = conn.out.buf.get(start) == Some(&b'-');
                 if failed {
                     stats::record_error(&conn.out.buf[start..]);
                 }
-                stats::record_call(spec.id, sub, t0.elapsed().as_micros() as u64, failed);
+                clock = Instant::now();
+                now_ms = conn.engine().clock.now_ms();
+                stats::record_call(
+                    spec.id,
+                    sub,
+                    clock.duration_since(t0).as_micros() as u64,
+                    failed,
+                );
             }
             Plan::Shard {
                 spec,
@@ -260,14 +280,20 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                     let out = &mut conn.out;
                     let ran = with_local_shard(|s| {
                         if s.locks_free(locks.as_slice()) {
-                            exec_shard_fn(s, f, spec.id, sub, db, &args, out);
-                            true
+                            Some(exec_shard_fn(
+                                s, f, spec.id, sub, db, &args, out, clock, now_ms,
+                            ))
                         } else {
-                            false
+                            None
                         }
                     });
-                    if !ran {
-                        run_remote_one(conn, spec, sub, f, sid, locks, args).await;
+                    match ran {
+                        Some(ended) => clock = ended,
+                        None => {
+                            run_remote_one(conn, spec, sub, f, sid, locks, args).await;
+                            clock = Instant::now();
+                            now_ms = conn.engine().clock.now_ms();
+                        }
                     }
                 } else if conn.state.reply_mode == ReplyMode::On {
                     // Squash the following commands bound for the same shard into one hop.
@@ -307,8 +333,12 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                     } else {
                         run_squashed(conn, sid, group).await;
                     }
+                    clock = Instant::now();
+                    now_ms = conn.engine().clock.now_ms();
                 } else {
                     run_remote_one(conn, spec, sub, f, sid, locks, args).await;
+                    clock = Instant::now();
+                    now_ms = conn.engine().clock.now_ms();
                 }
             }
         }
@@ -349,7 +379,8 @@ async fn run_remote_one(
         .clone()
         .run_on(sid, locks.as_slice(), move |s| {
             let mut w = ReplyWriter::new(proto);
-            exec_shard_fn(s, f, id, sub, db, &args, &mut w);
+            let now_ms = s.now_ms();
+            exec_shard_fn(s, f, id, sub, db, &args, &mut w, Instant::now(), now_ms);
             w.buf
         })
         .await;
@@ -374,13 +405,17 @@ async fn run_squashed(conn: &mut Conn, sid: ShardId, group: Vec<SquashItem>) {
             let mut rest = Vec::new();
             with_local_shard(|s| {
                 s.stats.remote_hops += 1;
+                let now_ms = s.now_ms();
+                let mut clock = Instant::now();
                 let mut it = group.into_iter();
                 for item in it.by_ref() {
                     if !s.locks_free(item.locks.as_slice()) {
                         rest.push(item);
                         break;
                     }
-                    exec_shard_fn(s, item.f, item.id, item.sub, db, &item.args, &mut w);
+                    clock = exec_shard_fn(
+                        s, item.f, item.id, item.sub, db, &item.args, &mut w, clock, now_ms,
+                    );
                 }
                 rest.extend(it);
             });

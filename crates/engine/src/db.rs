@@ -5,13 +5,34 @@
 //! here (an expired key is deleted when looked up) and active in `Shard::heartbeat`.
 //! It must only ever be touched by the shard's owning thread.
 
+use crate::clock::Clock;
+use crate::engine::Engine;
 use darter_collections::{hash_key, Table, Value};
+use std::sync::Arc;
 
-/// A stored value with its absolute expiry deadline (ms since the epoch, 0 = none).
-#[derive(Debug, Clone, PartialEq)]
+/// A stored value with its absolute expiry deadline (ms since the epoch, 0 = none) and the time
+/// it was last accessed (what OBJECT IDLETIME reports).
+///
+/// The access stamp is whole seconds since the epoch, like Redis's LRU clock (`u32`: good until
+/// 2106), and 0 until the entry is stored: `DbSlice::set` stamps an unstamped entry with the
+/// slice's clock, and every touching lookup (`DbSlice::find`) restamps it. It is bookkeeping, not
+/// content: `Entry`'s equality ignores it.
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
     pub expire_at: u64,
+    access_s: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Entry) -> bool {
+        self.value == o.value && self.expire_at == o.expire_at
+    }
+}
+
+#[inline]
+fn secs(now_ms: u64) -> u32 {
+    (now_ms / 1000).min(u32::MAX as u64) as u32
 }
 
 impl Entry {
@@ -19,12 +40,28 @@ impl Entry {
         Entry {
             value,
             expire_at: 0,
+            access_s: 0,
         }
     }
 
     #[inline]
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        // Redis's keyIsExpired: a key expires strictly after its deadline.
+        self.expire_at != 0 && now_ms > self.expire_at
+    }
+
+    /// Records an access at `now_ms`.
+    #[inline]
+    pub fn touch(&mut self, now_ms: u64) {
+        self.access_s = secs(now_ms);
+    }
+
+    /// Whole seconds since the last access (OBJECT IDLETIME); 0 for an entry never stamped.
+    pub fn idle_secs(&self, now_ms: u64) -> u64 {
+        if self.access_s == 0 {
+            return 0;
+        }
+        u64::from(secs(now_ms).saturating_sub(self.access_s))
     }
 }
 
@@ -41,11 +78,20 @@ pub struct DbSlice {
     with_ttl: usize,
     pub stats: SliceStats,
     expire_cursor: usize,
+    /// The latest time (whole seconds) any call told this slice; stamps entries stored by `set`,
+    /// which is not given the time.
+    clock_s: u32,
+    /// The engine's clock, when the slice was made on an engine thread. `set` reads it instead of
+    /// `clock_s` when that may be far behind: a manual clock jumps, and nothing observed yet.
+    clock: Option<Arc<Clock>>,
 }
 
 impl DbSlice {
     pub fn new() -> DbSlice {
-        DbSlice::default()
+        DbSlice {
+            clock: Engine::current().map(|e| e.clock.clone()),
+            ..DbSlice::default()
+        }
     }
 
     /// Number of keys, including expired ones not yet reclaimed (as Redis's DBSIZE).
@@ -61,9 +107,20 @@ impl DbSlice {
         self.with_ttl
     }
 
-    /// Looks a key up, deleting it first if it has expired.
+    /// Looks a key up, deleting it first if it has expired, and records the access (Redis's
+    /// `lookupKey` without `LOOKUP_NOTOUCH`).
     #[inline]
     pub fn find(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let e = self.find_notouch(key, now_ms)?;
+        e.touch(now_ms);
+        Some(e)
+    }
+
+    /// Looks a key up, deleting it first if it has expired, without recording an access (Redis's
+    /// `LOOKUP_NOTOUCH`: EXISTS, TYPE, TTL, OBJECT).
+    #[inline]
+    pub fn find_notouch(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.observe(now_ms);
         let h = hash_key(key);
         let mut expired = false;
         let with_ttl = &mut self.with_ttl;
@@ -93,8 +150,22 @@ impl DbSlice {
         self.find(key, now_ms).is_some()
     }
 
-    /// Inserts or replaces `key` with `entry` (its deadline included).
-    pub fn set(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+    /// Tells the slice the current time (stamps entries that `set` stores unstamped). Every
+    /// method given `now_ms` calls it; shard-side command code may call it once per command.
+    #[inline]
+    pub fn observe(&mut self, now_ms: u64) {
+        self.clock_s = secs(now_ms);
+    }
+
+    /// Inserts or replaces `key` with `entry` (its deadline included). An entry never stamped
+    /// (fresh from `Entry::new`) counts as accessed now.
+    pub fn set(&mut self, key: &[u8], mut entry: Entry) -> Option<Entry> {
+        if entry.access_s == 0 {
+            entry.access_s = match &self.clock {
+                Some(c) if self.clock_s == 0 || c.is_manual() => secs(c.now_ms()),
+                _ => self.clock_s,
+            };
+        }
         let ttl = entry.expire_at != 0;
         let old = self.table.insert(key, entry);
         if ttl {
@@ -110,6 +181,7 @@ impl DbSlice {
 
     /// Removes a key, returning its entry unless it had already expired.
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        self.observe(now_ms);
         let e = self.table.remove(key)?;
         if e.expire_at != 0 {
             self.with_ttl -= 1;
@@ -171,6 +243,7 @@ impl DbSlice {
         now_ms: u64,
         mut rnd: impl FnMut(usize) -> usize,
     ) -> Option<Vec<u8>> {
+        self.observe(now_ms);
         for _ in 0..100 {
             let (k, e) = self.table.random(&mut rnd)?;
             if !e.is_expired(now_ms) {
@@ -185,6 +258,7 @@ impl DbSlice {
     /// Active expiry: visits about `budget` entries, deleting expired ones. Returns how many were
     /// deleted.
     pub fn expire_step(&mut self, now_ms: u64, budget: usize) -> usize {
+        self.observe(now_ms);
         if self.with_ttl == 0 {
             return 0;
         }
@@ -203,5 +277,50 @@ impl DbSlice {
     /// Approximate heap bytes used by this slice's values (not the table's own overhead).
     pub fn table_segments(&self) -> usize {
         self.table.segment_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use darter_collections::StrValue;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    fn entry(v: &[u8]) -> Entry {
+        Entry::new(Value::Str(StrValue::from_bytes(v)))
+    }
+
+    #[test]
+    fn access_stamps_follow_touching_lookups_only() {
+        let mut db = DbSlice::new();
+        db.observe(T0);
+        db.set(b"k", entry(b"v"));
+        assert_eq!(db.peek(b"k", T0).unwrap().idle_secs(T0 + 5_999), 5);
+        // Not touching: EXISTS/TYPE/TTL/OBJECT-style lookups.
+        assert!(db.find_notouch(b"k", T0 + 7_000).is_some());
+        assert_eq!(db.peek(b"k", T0).unwrap().idle_secs(T0 + 9_000), 9);
+        // Touching: reads and writes.
+        assert!(db.find(b"k", T0 + 10_000).is_some());
+        assert_eq!(db.peek(b"k", T0).unwrap().idle_secs(T0 + 12_000), 2);
+        // `set` stamps with the latest observed time; a stamped entry keeps its stamp.
+        db.observe(T0 + 20_000);
+        db.set(b"n", entry(b"v"));
+        assert_eq!(db.peek(b"n", T0).unwrap().idle_secs(T0 + 21_000), 1);
+        let moved = db.remove(b"k", T0 + 30_000).unwrap();
+        db.set(b"k2", moved);
+        assert_eq!(db.peek(b"k2", T0).unwrap().idle_secs(T0 + 30_000), 20);
+    }
+
+    #[test]
+    fn equality_ignores_the_access_stamp() {
+        let mut db = DbSlice::new();
+        db.observe(T0);
+        db.set(b"k", entry(b"v"));
+        let stored = db.find(b"k", T0 + 1_000).unwrap().clone();
+        assert_eq!(stored, entry(b"v"));
+        let mut with_ttl = entry(b"v");
+        with_ttl.expire_at = T0 + 5;
+        assert_ne!(stored, with_ttl);
     }
 }

@@ -9,6 +9,7 @@
 //! - A shard accepts a schedule only for an id larger than every id it has accepted before, so all
 //!   shards order conflicting transactions the same way; a refused schedule is cancelled everywhere
 //!   and retried with a new id.
+//!
 //! Nothing here blocks a thread: waiting is a parked closure in the queue.
 
 use crate::engine::Engine;

@@ -66,7 +66,8 @@ fn expire_options_follow_the_clock() {
     assert_eq!(c.cmd(&["SETEX", "setex", "3", "v"]), OK);
     assert_eq!(c.cmd(&["PSETEX", "psetex", "3500", "v"]), OK);
 
-    s.advance_ms(1499);
+    // Redis expires a key strictly after its deadline: at the deadline it is still there.
+    s.advance_ms(1500);
     assert_eq!(c.cmd(&["GET", "px"]), bulk("v"));
     s.advance_ms(1);
     assert_eq!(c.cmd(&["GET", "px"]), NIL);
@@ -114,7 +115,7 @@ fn commands_that_keep_or_clear_the_ttl() {
     assert_eq!(c.cmd(&["SETRANGE", "setrange", "0", "w"]), ":1\r\n");
     assert_eq!(c.cmd(&["INCRBYFLOAT", "float", "0.5"]), bulk("1.5"));
     assert_eq!(c.cmd(&["MSET", "mset", "w"]), OK);
-    s.advance_ms(1000);
+    s.advance_ms(1001);
     for k in ["keep", "incr", "append", "setrange", "float"] {
         assert_eq!(c.cmd(&["GET", k]), NIL, "{k} kept its TTL");
     }
@@ -133,7 +134,7 @@ fn getex_changes_the_ttl() {
     assert_eq!(c.cmd(&["GETEX", "k", "PX", "300"]), bulk("v"));
     s.advance_ms(299);
     assert_eq!(c.cmd(&["GETEX", "k", "EX", "1"]), bulk("v"));
-    s.advance_ms(999);
+    s.advance_ms(1000);
     assert_eq!(c.cmd(&["GETEX", "k"]), bulk("v"));
     s.advance_ms(1);
     assert_eq!(c.cmd(&["GETEX", "k"]), NIL);
@@ -141,7 +142,7 @@ fn getex_changes_the_ttl() {
     assert_eq!(c.cmd(&["SET", "k", "v"]), OK);
     let pxat = (now_ms(&s) + 50).to_string();
     assert_eq!(c.cmd(&["GETEX", "k", "PXAT", &pxat]), bulk("v"));
-    s.advance_ms(50);
+    s.advance_ms(51);
     assert_eq!(c.cmd(&["GET", "k"]), NIL);
     // A past absolute deadline answers the value and deletes the key.
     assert_eq!(c.cmd(&["SET", "k", "v"]), OK);
