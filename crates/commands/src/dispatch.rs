@@ -69,7 +69,7 @@ impl Locks {
 enum Plan {
     /// An error reply (already decided before execution).
     Reject {
-        msg: String,
+        msg: Vec<u8>,
         spec: Option<(usize, Option<&'static str>)>,
     },
     Shard {
@@ -100,7 +100,7 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
         // Redis checks the container's own arity (-2) first, then the subcommand.
         if args.len() < 2 {
             return Plan::Reject {
-                msg: errors::wrong_args(meta.name),
+                msg: errors::wrong_args(meta.name).into_bytes(),
                 spec: Some((spec.id, None)),
             };
         }
@@ -120,13 +120,13 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     let n = args.len() as i32;
     if (meta.arity > 0 && n != meta.arity) || (meta.arity < 0 && n < -meta.arity) {
         return Plan::Reject {
-            msg: errors::wrong_args(meta.name),
+            msg: errors::wrong_args(meta.name).into_bytes(),
             spec: Some((spec.id, sub)),
         };
     }
     if !conn.state.authenticated && !meta.has_flag("no_auth") {
         return Plan::Reject {
-            msg: errors::NOAUTH.to_string(),
+            msg: errors::NOAUTH.as_bytes().to_vec(),
             spec: Some((spec.id, sub)),
         };
     }
@@ -244,8 +244,8 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         }
         match plan {
             Plan::Reject { msg, spec } => {
-                conn.out.error(&msg);
-                stats::record_error(msg.as_bytes());
+                conn.out.error_bytes(&msg);
+                stats::record_error(&msg);
                 if let Some((id, sub)) = spec {
                     stats::record_rejected(id, sub);
                 }

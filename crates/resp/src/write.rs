@@ -87,7 +87,21 @@ impl ReplyWriter {
     /// As Redis's `addReplyErrorFormat` does, CR and LF are trimmed from both ends and any left inside
     /// become spaces, so a message can never break the protocol.
     pub fn error(&mut self, msg: &str) {
-        let msg = msg.trim_matches(['\r', '\n']).as_bytes();
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// `-msg` for a message that echoes raw client bytes (Redis sends them unchanged, whatever
+    /// their encoding). CR/LF are trimmed at the ends and replaced by spaces inside.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        let start = msg
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(msg.len());
+        let end = msg
+            .iter()
+            .rposition(|&b| b != b'\r' && b != b'\n')
+            .map_or(start, |e| e + 1);
+        let msg = &msg[start..end];
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');
         let start = self.buf.len();

@@ -18,7 +18,7 @@ use std::net::TcpStream;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -61,14 +61,19 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let info = conn.state.info.clone();
+    // One watcher for the connection's life (not one timer per request).
+    let idle = idle_expired(conn.server.clone(), info.clone());
+    tokio::pin!(idle);
     loop {
         // Read what is available.
-        let timeout = conn.server.config.timeout_secs();
         let mut guard = tokio::select! {
             biased;
             _ = info.kill_notify.notified() => return Ok(()),
             g = sock.readable() => g?,
-            _ = idle_timeout(timeout) => return Ok(()),
+            _ = &mut idle => {
+                tracing::debug!(client = info.id, "closing idle client");
+                return Ok(());
+            }
         };
         if info.killed.get() {
             return Ok(());
@@ -116,6 +121,8 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
         if n == 0 {
             return Ok(()); // EOF
         }
+        // Like Redis, any read (even part of a command) counts as activity for `timeout`.
+        info.last_interaction.set(Instant::now());
         darter_commands::stats::with(|s| s.net_input_bytes += n as u64);
 
         // Parse and execute every complete command.
@@ -177,11 +184,25 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     }
 }
 
-async fn idle_timeout(secs: u64) {
-    if secs == 0 {
-        std::future::pending::<()>().await
-    } else {
-        tokio::time::sleep(Duration::from_secs(secs)).await
+/// Resolves once the client has been idle (no read, no write) for longer than the `timeout`
+/// setting. The setting is re-read at least once a second, as Redis's client cron does, so
+/// `CONFIG SET timeout` also reaches connections that were already waiting. Only runs while the
+/// connection waits for input: a command in progress (e.g. a blocking one) is never cut off.
+/// (Redis also exempts pub/sub subscribers; that check belongs here once subscriptions exist.)
+async fn idle_expired(server: Arc<Server>, info: Rc<ClientInfo>) {
+    const RECHECK: Duration = Duration::from_secs(1);
+    loop {
+        let secs = server.config.timeout_secs();
+        let now = Instant::now();
+        if secs == 0 {
+            tokio::time::sleep(RECHECK).await;
+            continue;
+        }
+        let deadline = info.last_interaction.get() + Duration::from_secs(secs);
+        if now >= deadline {
+            return;
+        }
+        tokio::time::sleep_until((deadline.min(now + RECHECK)).into()).await;
     }
 }
 
@@ -204,6 +225,10 @@ async fn write_out(sock: &AsyncFd<TcpStream>, conn: &mut Conn) -> io::Result<()>
         }
     }
     darter_commands::stats::with(|s| s.net_output_bytes += total as u64);
+    if total > 0 {
+        // Writing counts as activity for `timeout`, as in Redis.
+        conn.state.info.last_interaction.set(Instant::now());
+    }
     buf.clear();
     if buf.capacity() > 1024 * 1024 {
         *buf = BytesMut::with_capacity(16 * 1024);

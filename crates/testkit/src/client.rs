@@ -2,11 +2,11 @@
 //! multibulk (or raw bytes) and returns raw reply bytes or decoded frames.
 
 use darter_resp::{decode, encode, Frame};
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 enum Stream {
     Tcp(TcpStream),
@@ -16,7 +16,12 @@ enum Stream {
 pub struct RawClient {
     s: Stream,
     buf: Vec<u8>,
+    /// The read timeout in force (reads that time out count as the connection closing).
+    timeout: Duration,
 }
+
+/// How long one read may block by default.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Encodes `args` as a RESP multibulk request.
 pub fn encode_request<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
@@ -34,19 +39,21 @@ impl RawClient {
     pub fn connect_tcp(addr: SocketAddr) -> RawClient {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_nodelay(true).ok();
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        s.set_read_timeout(Some(READ_TIMEOUT)).ok();
         RawClient {
             s: Stream::Tcp(s),
             buf: Vec::new(),
+            timeout: READ_TIMEOUT,
         }
     }
 
     pub fn connect_unix(path: &Path) -> RawClient {
         let s = UnixStream::connect(path).expect("connect unix");
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        s.set_read_timeout(Some(READ_TIMEOUT)).ok();
         RawClient {
             s: Stream::Unix(s),
             buf: Vec::new(),
+            timeout: READ_TIMEOUT,
         }
     }
 
@@ -56,6 +63,92 @@ impl RawClient {
             Stream::Unix(s) => s.write_all(bytes),
         }
         .expect("write");
+    }
+
+    /// Sends bytes; false when the connection is gone (the server closed it).
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
+        match &mut self.s {
+            Stream::Tcp(s) => s.write_all(bytes),
+            Stream::Unix(s) => s.write_all(bytes),
+        }
+        .is_ok()
+    }
+
+    /// Sets how long one read may block (30 s by default). A read that times out counts as the
+    /// connection closing, so keep this well above any legitimate server delay.
+    pub fn set_read_timeout(&mut self, t: Duration) {
+        self.apply_timeout(t);
+        self.timeout = t;
+    }
+
+    fn apply_timeout(&self, t: Duration) {
+        match &self.s {
+            Stream::Tcp(s) => s.set_read_timeout(Some(t)),
+            Stream::Unix(s) => s.set_read_timeout(Some(t)),
+        }
+        .expect("set_read_timeout");
+    }
+
+    /// Waits at most `limit` for the server to close the connection. Bytes that arrive meanwhile
+    /// are kept (see `take_pending`, `read_reply_raw`). True when the connection was closed (EOF
+    /// or reset), false when the time ran out with it still open. Unlike `is_closed`, a read
+    /// timeout is never mistaken for a close.
+    pub fn wait_closed(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut tmp = vec![0u8; 65536];
+        let closed = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break false;
+            }
+            self.apply_timeout(left.min(Duration::from_millis(100)));
+            let r = match &mut self.s {
+                Stream::Tcp(s) => s.read(&mut tmp),
+                Stream::Unix(s) => s.read(&mut tmp),
+            };
+            match r {
+                Ok(0) => break true,
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => break true,
+            }
+        };
+        self.apply_timeout(self.timeout);
+        closed
+    }
+
+    /// Takes the bytes received but not yet returned as replies.
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// The underlying TCP stream (TCP clients only), e.g. to clone it for a writer thread.
+    pub fn tcp(&self) -> &TcpStream {
+        match &self.s {
+            Stream::Tcp(s) => s,
+            Stream::Unix(_) => panic!("not a TCP client"),
+        }
+    }
+
+    /// Writes `bytes` from another thread, so a test can read replies while a large request is
+    /// still being sent (writing it all first could deadlock once both socket buffers fill).
+    /// Join the handle to learn whether the whole request was written.
+    pub fn send_raw_in_background(&self, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
+        let mut w = match &self.s {
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone().expect("clone stream")),
+            Stream::Unix(s) => Stream::Unix(s.try_clone().expect("clone stream")),
+        };
+        std::thread::spawn(move || {
+            match &mut w {
+                Stream::Tcp(s) => s.write_all(&bytes),
+                Stream::Unix(s) => s.write_all(&bytes),
+            }
+            .is_ok()
+        })
     }
 
     fn read_more(&mut self) -> usize {

@@ -10,10 +10,13 @@
 //! !raw *1\r\n$4\r\nPING\r\n   # send raw bytes (C-style escapes), compare what comes back
 //! !reconnect              # open fresh connections to both servers
 //! ```
+//! A server closing the connection shows as `<closed>` in the compared output; after a plain
+//! command that saw a close, both connections are reopened for the next line.
+//! Set `DARTER_DIFF_VERBOSE=1` to print every line with both replies.
 //! Each script starts with FLUSHALL on both servers. Keys are spread over darter's shards by their
 //! names, so scripts should use several keys to exercise cross-shard paths.
 
-use crate::client::{frame_bytes, RawClient};
+use crate::client::{encode_request, frame_bytes, RawClient};
 use darter_resp::{decode, Frame};
 
 /// A mismatch between redis and darter.
@@ -131,10 +134,21 @@ fn unescape_raw(s: &str) -> Vec<u8> {
     out
 }
 
+/// A reply for humans: printable ASCII as is, `\r` `\n` `\\` escaped, other bytes as `\xHH`
+/// (so replies differing only in non-ASCII bytes look different), cut after 400 characters.
 fn show(raw: &[u8]) -> String {
-    let s = String::from_utf8_lossy(raw);
-    let s = s.replace('\r', "\\r").replace('\n', "\\n");
+    let mut s = String::new();
+    for &b in raw {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
     if s.len() > 400 {
+        // Only ASCII was pushed, so any index is a char boundary.
         format!("{}...", &s[..400])
     } else {
         s
@@ -163,13 +177,24 @@ fn read_all_replies(c: &mut RawClient, expect: usize) -> Vec<u8> {
         match c.try_read_reply_raw() {
             Some(r) => out.extend_from_slice(&r),
             None => {
-                out.extend_from_slice(b"<closed>");
+                out.extend_from_slice(CLOSED);
                 return out;
             }
         }
     }
     out
 }
+
+/// Sends one request and reads its reply; `<closed>` when the server closed the connection
+/// instead (so a server that drops a connection is a reported mismatch, not a harness panic).
+fn send_and_read(c: &mut RawClient, req: &[u8]) -> Vec<u8> {
+    if !c.try_send_raw(req) {
+        return CLOSED.to_vec();
+    }
+    c.try_read_reply_raw().unwrap_or_else(|| CLOSED.to_vec())
+}
+
+const CLOSED: &[u8] = b"<closed>";
 
 /// Runs `script` against both servers. Returns every mismatch (empty = identical).
 pub fn run_script(
@@ -182,6 +207,7 @@ pub fn run_script(
     r.cmd_raw(&["FLUSHALL"]);
     d.cmd_raw(&["FLUSHALL"]);
     let mut reports = Vec::new();
+    let verbose = std::env::var_os("DARTER_DIFF_VERBOSE").is_some();
     for (idx, line) in script.lines().enumerate() {
         let line_no = idx + 1;
         let t = line.trim();
@@ -205,16 +231,23 @@ pub fn run_script(
                 let (n, bytes) = rest.split_once(' ').unwrap_or(("1", rest));
                 let n: usize = n.parse().unwrap_or(1);
                 let bytes = unescape_raw(bytes);
-                r.send_raw(&bytes);
-                d.send_raw(&bytes);
+                // A failed send shows up as `<closed>` when the replies are read.
+                r.try_send_raw(&bytes);
+                d.try_send_raw(&bytes);
                 (read_all_replies(&mut r, n), read_all_replies(&mut d, n))
             }
             _ => {
                 let Some(args) = split_args(rest) else {
                     panic!("line {line_no}: unbalanced quotes in script");
                 };
-                let rr = r.cmd_raw(&args);
-                let dr = d.cmd_raw(&args);
+                let req = encode_request(&args);
+                let rr = send_and_read(&mut r, &req);
+                let dr = send_and_read(&mut d, &req);
+                if rr.ends_with(CLOSED) || dr.ends_with(CLOSED) {
+                    // Start the next line on fresh connections instead of cascading failures.
+                    r = redis();
+                    d = darter();
+                }
                 match mode {
                     "sort" => (sorted(&rr), sorted(&dr)),
                     "type" => (rr[..1].to_vec(), dr[..1].to_vec()),
@@ -223,6 +256,13 @@ pub fn run_script(
                 }
             }
         };
+        if verbose {
+            eprintln!(
+                "line {line_no}: {rest}\n  redis:  {}\n  darter: {}",
+                show(&rr),
+                show(&dr)
+            );
+        }
         if rr != dr {
             reports.push(DiffReport {
                 line: line_no,

@@ -48,7 +48,12 @@ impl RedisServer {
             match lines.next() {
                 // 7.0 prints "Ready to accept connections" for TCP and "The server is now ready to
                 // accept connections at <socket>" for a Unix socket.
-                Some(Ok(l)) if l.to_ascii_lowercase().contains("ready to accept connections") => break,
+                Some(Ok(l))
+                    if l.to_ascii_lowercase()
+                        .contains("ready to accept connections") =>
+                {
+                    break
+                }
                 Some(Ok(_)) => continue,
                 _ => {
                     let _ = child.kill();

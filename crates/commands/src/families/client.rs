@@ -91,7 +91,7 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     c.out.simple(l.as_bytes());
                 }
             }
-            _ => c.out.error(&errors::unknown_subcommand(&args[1], "client")),
+            _ => c.out.error_bytes(&errors::unknown_subcommand(&args[1], "client")),
         }
     })
 }
@@ -210,37 +210,34 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     )
 }
 
+/// CLIENT LIST [TYPE type | ID id [id ...]], parsed as Redis 7.0 does: exactly one TYPE filter or
+/// one ID list. IDs must be integers; ones that match no client (0, negative) are simply absent,
+/// and lines come in the order the IDs were given.
 async fn client_list(c: &mut Conn, args: &[Bytes]) {
-    let mut ids: Option<Vec<u64>> = None;
-    let mut i = 2;
-    while i < args.len() {
-        if args[i].eq_ignore_ascii_case(b"type") && i + 1 < args.len() {
-            let t = args[i + 1].to_ascii_lowercase();
-            match t.as_slice() {
-                // Every darter client is "normal" until replication and pub/sub exist.
-                b"normal" => {}
-                b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
-                _ => {
-                    return c.out.error(&format!(
-                        "ERR Unknown client type '{}'",
-                        errors::sanitize(&args[i + 1], 128)
-                    ))
-                }
+    let mut ids: Option<Vec<i64>> = None;
+    if args.len() == 4 && args[2].eq_ignore_ascii_case(b"type") {
+        match args[3].to_ascii_lowercase().as_slice() {
+            // Every darter client is "normal" until replication and pub/sub exist.
+            b"normal" => {}
+            b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
+            _ => {
+                return c.out.error(&format!(
+                    "ERR Unknown client type '{}'",
+                    errors::sanitize(&args[3], 128)
+                ))
             }
-            i += 2;
-        } else if args[i].eq_ignore_ascii_case(b"id") && i + 1 < args.len() {
-            let mut v = ids.take().unwrap_or_default();
-            for a in &args[i + 1..] {
-                match parse_i64(a) {
-                    Some(id) if id > 0 => v.push(id as u64),
-                    _ => return c.out.error("ERR Invalid client ID"),
-                }
-            }
-            ids = Some(v);
-            i = args.len();
-        } else {
-            return c.out.error(errors::SYNTAX);
         }
+    } else if args.len() > 3 && args[2].eq_ignore_ascii_case(b"id") {
+        let mut v = Vec::with_capacity(args.len() - 3);
+        for a in &args[3..] {
+            match parse_i64(a) {
+                Some(id) => v.push(id),
+                None => return c.out.error("ERR Invalid client ID"),
+            }
+        }
+        ids = Some(v);
+    } else if args.len() != 2 {
+        return c.out.error(errors::SYNTAX);
     }
     let lines = c
         .engine()
@@ -252,11 +249,15 @@ async fn client_list(c: &mut Conn, args: &[Bytes]) {
         })
         .await;
     let mut all: Vec<(u64, String)> = lines.into_iter().flatten().collect();
-    if let Some(ids) = &ids {
-        all.retain(|(id, _)| ids.contains(id));
-    }
     all.sort_by_key(|(id, _)| *id);
-    let text: String = all.into_iter().map(|(_, l)| l).collect();
+    let text: String = match &ids {
+        None => all.into_iter().map(|(_, l)| l).collect(),
+        Some(ids) => ids
+            .iter()
+            .filter_map(|&id| all.iter().find(|(cid, _)| *cid as i64 == id))
+            .map(|(_, l)| l.as_str())
+            .collect(),
+    };
     c.out.verbatim("txt", text.as_bytes());
 }
 
@@ -265,7 +266,6 @@ struct KillFilter {
     id: Option<u64>,
     addr: Option<String>,
     laddr: Option<String>,
-    user: Option<String>,
     type_none: bool,
     skip_id: Option<u64>,
 }
@@ -277,13 +277,13 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
     if legacy {
         f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
     } else {
-        if args.len() % 2 != 0 {
-            return c.out.error(errors::SYNTAX);
-        }
+        // Options are read left to right and the first bad one is the error, as in Redis.
         let mut skipme = true;
         for pair in args[2..].chunks(2) {
-            let (k, v) = (pair[0].to_ascii_lowercase(), &pair[1]);
-            match k.as_slice() {
+            let [k, v] = pair else {
+                return c.out.error(errors::SYNTAX);
+            };
+            match k.to_ascii_lowercase().as_slice() {
                 b"id" => match parse_i64(v) {
                     Some(id) if id > 0 => f.id = Some(id as u64),
                     _ => return c.out.error("ERR client-id should be greater than 0"),
@@ -300,7 +300,14 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
                 },
                 b"addr" => f.addr = Some(String::from_utf8_lossy(v).into_owned()),
                 b"laddr" => f.laddr = Some(String::from_utf8_lossy(v).into_owned()),
-                b"user" => f.user = Some(String::from_utf8_lossy(v).into_owned()),
+                // Only the default user exists, and every client is authenticated as it.
+                b"user" if &v[..] != b"default" => {
+                    return c.out.error(&format!(
+                        "ERR No such user '{}'",
+                        errors::sanitize(v, usize::MAX)
+                    ))
+                }
+                b"user" => {}
                 b"skipme" => match v.to_ascii_lowercase().as_slice() {
                     b"yes" => skipme = true,
                     b"no" => skipme = false,
@@ -311,11 +318,6 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
         }
         if skipme {
             f.skip_id = Some(me);
-        }
-    }
-    if let Some(u) = &f.user {
-        if u != "default" {
-            return c.out.error(&format!("ERR No such user '{u}'"));
         }
     }
     let filter = f.clone();

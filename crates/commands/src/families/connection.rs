@@ -122,14 +122,23 @@ fn cmd_hello(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             }
         }
         let mut auth: Option<(Bytes, Bytes)> = None;
-        let mut setname: Option<Bytes> = None;
         while i < args.len() {
             let more = args.len() - i - 1;
             if args[i].eq_ignore_ascii_case(b"AUTH") && more >= 2 {
                 auth = Some((args[i + 1].clone(), args[i + 2].clone()));
                 i += 3;
             } else if args[i].eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
-                setname = Some(args[i + 1].clone());
+                // Redis 7.0 names the client as it parses the option: a bad name is reported
+                // before later options are looked at, and the name sticks even if AUTH then fails.
+                let name = &args[i + 1];
+                if let Err(e) = super::client::validate_name(name) {
+                    return c.out.error(e);
+                }
+                *c.state.info.name.borrow_mut() = if name.is_empty() {
+                    None
+                } else {
+                    Some(name.to_vec())
+                };
                 i += 2;
             } else {
                 return c.out.error(&format!(
@@ -145,17 +154,7 @@ fn cmd_hello(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             c.state.authenticated = true;
         }
         if !c.state.authenticated {
-            return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
-        }
-        if let Some(name) = &setname {
-            if let Err(e) = super::client::validate_name(name) {
-                return c.out.error(e);
-            }
-            *c.state.info.name.borrow_mut() = if name.is_empty() {
-                None
-            } else {
-                Some(name.to_vec())
-            };
+            return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         }
         if let Some(v) = proto {
             c.set_protocol(if v == 3 {
@@ -193,7 +192,7 @@ fn cmd_reset(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         c.state.reply_mode = ReplyMode::On;
         c.state.authenticated = !c.server.config.has_password();
         *c.state.info.name.borrow_mut() = None;
-        c.state.info.no_evict.set(false);
+        // CLIENT NO-EVICT survives RESET in Redis 7.0 (7.2 clears it).
         c.set_protocol(Protocol::Resp2);
         c.out.simple(b"RESET");
     })
