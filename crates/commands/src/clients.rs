@@ -7,7 +7,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
-use tokio::sync::Notify;
 
 /// What CLIENT LIST shows about a connection.
 pub struct ClientInfo {
@@ -28,9 +27,10 @@ pub struct ClientInfo {
     pub query_buf_free: Cell<usize>,
     pub out_buf: Cell<usize>,
     pub multi: Cell<i64>,
-    /// Set by CLIENT KILL; the connection task closes when notified.
+    /// Set by CLIENT KILL; the connection closes once it sees it.
     pub killed: Cell<bool>,
-    pub kill_notify: Notify,
+    /// Installed by the connection: shuts its socket down so a reader waiting on it wakes with EOF.
+    pub closer: RefCell<Option<Box<dyn Fn()>>>,
     /// CLIENT SETNAME etc. is allowed; reply mode flags (for the `flags=` field).
     pub flags: Cell<u32>,
 }
@@ -57,14 +57,18 @@ impl ClientInfo {
             out_buf: Cell::new(0),
             multi: Cell::new(-1),
             killed: Cell::new(false),
-            kill_notify: Notify::new(),
+            closer: RefCell::new(None),
             flags: Cell::new(0),
         }
     }
 
+    /// Closes another connection (CLIENT KILL): marks it and shuts its socket down, which wakes
+    /// its task with EOF. A connection killing itself only sets `killed` (it still replies).
     pub fn kill(&self) {
         self.killed.set(true);
-        self.kill_notify.notify_one();
+        if let Some(close) = &*self.closer.borrow() {
+            close();
+        }
     }
 }
 

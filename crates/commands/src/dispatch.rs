@@ -219,8 +219,8 @@ fn exec_shard_fn(
 
 /// Executes every command of `batch` in order, appending replies to `conn.out`.
 pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
-    let mut clock = Instant::now();
-    conn.state.info.last_interaction.set(clock);
+    // The connection stamped `last_interaction` right after the read that produced this batch.
+    let mut clock = conn.state.info.last_interaction.get();
     let mut now_ms = conn.engine().clock.now_ms();
     let mut iter = batch.into_iter().peekable();
     let mut carried: Option<(Vec<Bytes>, Plan)> = None;

@@ -45,6 +45,8 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
     if let Err(e) = run(&mut conn, stream).await {
         tracing::debug!(client = id, error = %e, "connection closed with error");
     }
+    // Drop the kill hook and with it the last reference to the socket.
+    info.closer.borrow_mut().take();
     clients::unregister(id);
     server.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }
@@ -56,7 +58,12 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     // socket until the AsyncFd is dropped; nothing else holds or closes the fd meanwhile.
     // (tokio's safe TcpStream cannot clear readiness after a short read, which would cost an extra
     // EAGAIN read per request; this is the one unsafe block outside the data structures.)
-    let sock = unsafe { AsyncFd::register(stream) }?;
+    let sock = Rc::new(unsafe { AsyncFd::register(stream) }?);
+    // CLIENT KILL from any connection shuts this socket down: our read then sees EOF.
+    let closer = sock.clone();
+    *conn.state.info.closer.borrow_mut() = Some(Box::new(move || {
+        let _ = closer.get_ref().shutdown(std::net::Shutdown::Both);
+    }));
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
@@ -68,7 +75,6 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
         // Read what is available.
         let mut guard = tokio::select! {
             biased;
-            _ = info.kill_notify.notified() => return Ok(()),
             g = sock.readable() => g?,
             _ = &mut idle => {
                 tracing::debug!(client = info.id, "closing idle client");
@@ -211,6 +217,7 @@ async fn write_out(sock: &AsyncFd<TcpStream>, conn: &mut Conn) -> io::Result<()>
     let buf = &mut conn.out.buf;
     let total = buf.len();
     let mut off = 0;
+    let mut waited = false;
     while off < buf.len() {
         match sock.get_ref().write(&buf[off..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -218,6 +225,7 @@ async fn write_out(sock: &AsyncFd<TcpStream>, conn: &mut Conn) -> io::Result<()>
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let mut g = sock.writable().await?;
                 g.clear_ready();
+                waited = true;
                 // Re-check readiness by trying again: a spurious wakeup just loops.
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -225,8 +233,9 @@ async fn write_out(sock: &AsyncFd<TcpStream>, conn: &mut Conn) -> io::Result<()>
         }
     }
     darter_commands::stats::with(|s| s.net_output_bytes += total as u64);
-    if total > 0 {
-        // Writing counts as activity for `timeout`, as in Redis.
+    if waited {
+        // A slow reader draining a large reply is active, as in Redis (a write that completes at
+        // once follows a read that already stamped the connection).
         conn.state.info.last_interaction.set(Instant::now());
     }
     buf.clear();

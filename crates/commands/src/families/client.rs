@@ -91,7 +91,9 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     c.out.simple(l.as_bytes());
                 }
             }
-            _ => c.out.error_bytes(&errors::unknown_subcommand(&args[1], "client")),
+            _ => c
+                .out
+                .error_bytes(&errors::unknown_subcommand(&args[1], "client")),
         }
     })
 }
@@ -334,7 +336,12 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
                     && f.skip_id != Some(ci.id);
                 if matches {
                     n += 1;
-                    ci.kill();
+                    if ci.id == me {
+                        // Killing ourselves: reply first, then close (below).
+                        ci.killed.set(true);
+                    } else {
+                        ci.kill();
+                    }
                 }
             });
             n
