@@ -97,8 +97,20 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     let mut meta = spec.meta;
     let mut sub = None;
     if spec.is_container() {
-        // Redis checks the container's own arity (-2) first, then the subcommand.
+        // Redis checks the container's own arity first (-2 for most; COMMAND alone is -1 and runs
+        // its handler with no subcommand), then the subcommand.
         if args.len() < 2 {
+            if meta.arity == -1 {
+                if let Handler::Conn(f) = spec.handler {
+                    if !conn.state.authenticated && !meta.has_flag("no_auth") {
+                        return Plan::Reject {
+                            msg: errors::NOAUTH.as_bytes().to_vec(),
+                            spec: Some((spec.id, None)),
+                        };
+                    }
+                    return Plan::Coord { spec, sub: None, f };
+                }
+            }
             return Plan::Reject {
                 msg: errors::wrong_args(meta.name).into_bytes(),
                 spec: Some((spec.id, None)),

@@ -48,6 +48,8 @@ pub struct Engine {
     num_shards: usize,
     dbnum: usize,
     next_txid: AtomicU64,
+    /// Heartbeat frequency (config `hz`); threads pick up changes on their next beat.
+    hz: std::sync::atomic::AtomicU32,
     pub clock: Arc<Clock>,
     stopping: AtomicBool,
     joins: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -99,6 +101,7 @@ impl Engine {
             num_shards: shards,
             dbnum: opts.dbnum,
             next_txid: AtomicU64::new(1),
+            hz: std::sync::atomic::AtomicU32::new(opts.hz.clamp(1, 500)),
             clock,
             stopping: AtomicBool::new(false),
             joins: std::sync::Mutex::new(Vec::new()),
@@ -109,10 +112,9 @@ impl Engine {
             let engine = engine.clone();
             let init = on_thread_start.clone();
             let ready = ready_tx.clone();
-            let hz = opts.hz.max(1);
             let j = std::thread::Builder::new()
                 .name(format!("darter-{i}"))
-                .spawn(move || thread_main(i, engine, rx, init, hz, ready))
+                .spawn(move || thread_main(i, engine, rx, init, ready))
                 .expect("spawn engine thread");
             joins.push(j);
         }
@@ -136,6 +138,16 @@ impl Engine {
     #[inline]
     pub fn dbnum(&self) -> usize {
         self.dbnum
+    }
+
+    /// Heartbeats per second (active expiry).
+    pub fn hz(&self) -> u32 {
+        self.hz.load(Ordering::Relaxed)
+    }
+
+    /// Changes the heartbeat frequency (CONFIG SET hz); clamped to 1..=500 like Redis.
+    pub fn set_hz(&self, hz: u32) {
+        self.hz.store(hz.clamp(1, 500), Ordering::Relaxed);
     }
 
     #[inline]
@@ -311,7 +323,6 @@ fn thread_main(
     engine: Arc<Engine>,
     mut rx: mpsc::UnboundedReceiver<Task>,
     init: Arc<dyn Fn(usize) + Send + Sync>,
-    hz: u32,
     ready: std::sync::mpsc::Sender<()>,
 ) {
     THREAD_INDEX.with(|c| c.set(Some(index)));
@@ -328,7 +339,9 @@ fn thread_main(
         init(index);
         let _ = ready.send(());
         let has_shard = index < engine.num_shards;
-        let mut beat = tokio::time::interval(Duration::from_millis((1000 / hz as u64).max(1)));
+        let period = |hz: u32| Duration::from_millis((1000 / hz.max(1) as u64).max(1));
+        let mut hz = engine.hz();
+        let mut beat = tokio::time::interval(period(hz));
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -345,7 +358,13 @@ fn thread_main(
                     }
                 }
                 _ = beat.tick(), if has_shard => {
-                    with_local_shard(|s| s.heartbeat());
+                    // Like Redis's slow expire cycle: at most 25% of a beat's period.
+                    with_local_shard(|s| s.heartbeat(period(hz) / 4));
+                    if engine.hz() != hz {
+                        hz = engine.hz();
+                        beat = tokio::time::interval(period(hz));
+                        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    }
                 }
             }
             if STOP.with(|s| s.get()) {

@@ -81,19 +81,45 @@ impl Shard {
     }
 
     /// Periodic work: active expiry within a budget of entries per database.
-    pub fn heartbeat(&mut self) {
+    /// Periodic work: active expiry for at most `budget` of CPU time. Each database with
+    /// deadlines is swept in steps of a few hundred entries; a database keeps getting steps while
+    /// more than a quarter of what a step visits turns out expired (Redis's adaptive cycle), and
+    /// the whole beat stops when the budget is spent.
+    pub fn heartbeat(&mut self, budget: std::time::Duration) {
         if !self.active_expire || self.tx.global_pending > 0 {
             return;
         }
+        const STEP: usize = 256;
+        let start = std::time::Instant::now();
         let now = self.now_ms();
         for db in &mut self.dbs {
-            db.expire_step(now, 2000);
+            if db.expires_count() == 0 {
+                continue;
+            }
+            loop {
+                let removed = db.expire_step(now, STEP);
+                if removed * 4 < STEP || start.elapsed() >= budget {
+                    break;
+                }
+            }
+            if start.elapsed() >= budget {
+                break;
+            }
         }
     }
 
     /// Sum of expired keys over this shard's databases.
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.stats.expired_keys).sum()
+    }
+
+    /// Clears this shard's INFO counters and its databases' (CONFIG RESETSTAT). Keys, deadlines
+    /// and the transaction state are untouched.
+    pub fn reset_stats(&mut self) {
+        self.stats = ShardStats::default();
+        for db in &mut self.dbs {
+            db.stats = Default::default();
+        }
     }
 }
 

@@ -96,7 +96,7 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
             threads: config.proactor_threads(),
             shards: config.num_shards(),
             dbnum: config.databases() as usize,
-            hz: 100,
+            hz: config.hz(),
             manual_clock: opts.manual_clock,
         },
         Arc::new(|_| {}),
@@ -111,6 +111,8 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
     }
     let srv = server.clone();
     engine.spawn_on(0, move || {
+        // INFO's instantaneous_* figures sample from start-up.
+        darter_commands::families::server::ensure_metrics_sampler(&srv.engine);
         tokio::task::spawn_local(listener::accept_loop(srv, listeners));
     });
     Ok(Running {

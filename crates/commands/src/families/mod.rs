@@ -3,7 +3,18 @@
 use crate::registry::Cmd;
 
 pub mod client;
+pub mod command;
 pub mod connection;
+pub mod generic;
+pub mod server;
+pub mod string;
 
 /// Every family's rows. Adding a family: one line here.
-pub static ALL: &[&[Cmd]] = &[connection::COMMANDS, client::COMMANDS];
+pub static ALL: &[&[Cmd]] = &[
+    connection::COMMANDS,
+    client::COMMANDS,
+    string::COMMANDS,
+    generic::COMMANDS,
+    server::COMMANDS,
+    command::COMMANDS,
+];
