@@ -96,13 +96,13 @@ impl Spec {
 
 pub struct Registry {
     pub specs: Vec<Spec>,
-    by_name: HashMap<&'static str, usize>,
+    by_name: HashMap<&'static str, usize, foldhash::fast::FixedState>,
 }
 
 impl Registry {
     fn build() -> Registry {
         let mut specs = Vec::new();
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
         for family in families::ALL {
             for row in family.iter() {
                 let meta = keyspec::lookup(row.name)
