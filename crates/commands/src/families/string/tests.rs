@@ -114,7 +114,7 @@ fn set_conditions_get_and_ttl() {
     // An expired key counts as missing for NX.
     set(&mut d, "gone", "1", ex);
     assert_eq!(
-        op_set(&mut d, b"gone", StrValue::from_bytes(b"2"), &nx, NOW + 5000),
+        op_set(&mut d, b"gone", StrValue::from_bytes(b"2"), &nx, NOW + 5001),
         Ok(SetOutcome::Stored)
     );
 }
