@@ -265,7 +265,15 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
             Plan::Coord { spec, sub, f } => {
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
                 let t0 = clock;
-                f(conn, args).await;
+                if let Err(p) = (CatchPanic {
+                    inner: f(conn, args),
+                })
+                .await
+                {
+                    conn.out.buf.truncate(start);
+                    conn.out
+                        .error(&format!("ERR internal error in command: {p}"));
+                }
                 let failed = conn.out.buf.get(start) == Some(&b'-');
                 if failed {
                     stats::record_error(&conn.out.buf[start..]);
@@ -365,6 +373,28 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
     }
 }
 
+/// Polls a coordinator future, turning a panic into `Err(message)` so that one command's bug
+/// becomes that command's error reply instead of ending the connection.
+struct CatchPanic<F> {
+    inner: F,
+}
+
+impl<F: std::future::Future<Output = ()> + Unpin> std::future::Future for CatchPanic<F> {
+    type Output = Result<(), String>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.inner;
+        match contain(|| std::pin::Pin::new(inner).poll(cx)) {
+            Ok(std::task::Poll::Ready(())) => std::task::Poll::Ready(Ok(())),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(p) => std::task::Poll::Ready(Err(p.0)),
+        }
+    }
+}
+
 struct SquashItem {
     f: ShardFn,
     id: usize,
@@ -443,5 +473,25 @@ async fn run_squashed(conn: &mut Conn, sid: ShardId, group: Vec<SquashItem>) {
     for item in rest {
         let spec = &registry().specs[item.id];
         run_remote_one(conn, spec, item.sub, item.f, sid, item.locks, item.args).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CatchPanic;
+
+    #[test]
+    fn a_panicking_coordinator_future_becomes_an_error() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let r = rt.block_on(CatchPanic {
+            inner: Box::pin(async { panic!("bug in a command") }),
+        });
+        assert_eq!(r, Err("bug in a command".to_string()));
+        let ok = rt.block_on(CatchPanic {
+            inner: Box::pin(async {}),
+        });
+        assert_eq!(ok, Ok(()));
     }
 }
