@@ -23,11 +23,6 @@ pub const INVALID_EXPIRE_PREFIX: &str = "ERR invalid expire time in '";
 pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
 
-/// The bytes of a C string: up to the first NUL (Redis formats arguments with `%s`).
-fn c_str(b: &[u8]) -> &[u8] {
-    &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
-}
-
 /// "ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ", built exactly as Redis
 /// 7.0's processCommand does: at most 128 bytes of the name, and arguments appended while the list
 /// is shorter than 128 bytes (quotes and spaces included), each cut to what is left of that budget.
@@ -38,13 +33,13 @@ pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> Vec<u8> {
         if list.len() >= 128 {
             break;
         }
-        let a = c_str(a);
+        let a = crate::keyspec::c_str(a);
         let room = 128 - list.len();
         list.push(b'\'');
         list.extend_from_slice(&a[..a.len().min(room)]);
         list.extend_from_slice(b"' ");
     }
-    let name = c_str(name);
+    let name = crate::keyspec::c_str(name);
     let mut s = b"ERR unknown command '".to_vec();
     s.extend_from_slice(&name[..name.len().min(128)]);
     s.extend_from_slice(b"', with args beginning with: ");
@@ -61,7 +56,7 @@ pub fn wrong_args(name: &str) -> String {
 /// "ERR unknown subcommand '<sub>'. Try <CONTAINER> HELP." (at most 128 bytes of the raw
 /// subcommand, up to a NUL, as Redis formats it).
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> Vec<u8> {
-    let sub = c_str(sub);
+    let sub = crate::keyspec::c_str(sub);
     let mut s = b"ERR unknown subcommand '".to_vec();
     s.extend_from_slice(&sub[..sub.len().min(128)]);
     s.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());

@@ -220,7 +220,7 @@ fn find_keyword(args: &[&[u8]], argc: i32, keyword: &str, startfrom: i32) -> Opt
 }
 
 /// The argument as a C string (Redis compares options with `strcasecmp`, which stops at NUL).
-fn c_str(arg: &[u8]) -> &[u8] {
+pub fn c_str(arg: &[u8]) -> &[u8] {
     match arg.iter().position(|&b| b == 0) {
         Some(n) => &arg[..n],
         None => arg,
@@ -265,8 +265,9 @@ fn string2ll(s: &[u8]) -> Option<i64> {
 }
 
 /// glibc `atoi`: `(int) strtol(s, NULL, 10)` (leading C whitespace, a sign, digits up to the
-/// first other byte; strtol saturates at the long range, the cast to int truncates).
-fn atoi(s: &[u8]) -> i32 {
+/// first other byte; strtol saturates at the long range, the cast to int truncates). Shared by
+/// every place Redis parses a number with `atoi` (key specs, DEBUG SET-ACTIVE-EXPIRE).
+pub fn atoi(s: &[u8]) -> i32 {
     let s = c_str(s);
     let mut i = s
         .iter()

@@ -1,10 +1,10 @@
 //! Socket tests of the generic (keyspace) family on a 3-shard server: expiry on a manual clock
 //! (lazy and active), multi-key counting across shards, cross-shard RENAME/COPY and their
 //! atomicity under concurrent clients, MOVE/COPY between databases, KEYS/SCAN/RANDOMKEY across
-//! shards (SCAN while the table grows), OBJECT, keyspace statistics, and the differential script.
+//! shards (SCAN while the table grows), OBJECT and keyspace statistics.
 
 use darter_engine::keys::shard_of;
-use darter_testkit::{run_script, RawClient, RedisServer, TestOptions, TestServer};
+use darter_testkit::{RawClient, TestOptions, TestServer};
 use std::collections::{BTreeSet, HashSet};
 
 const SHARDS: usize = 3;
@@ -558,27 +558,4 @@ fn lookups_count_keyspace_hits_and_misses() {
         info_stat(&mut c, "keyspace_misses"),
     );
     assert_eq!((h1 - h0, m1 - m0), (9, 4));
-}
-
-#[test]
-fn generic_script_matches_real_redis() {
-    if !RedisServer::available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("redis-server is not installed");
-        }
-        eprintln!("redis-server is not installed: generic differential script NOT run");
-        return;
-    }
-    let script = include_str!("diff/generic.redis");
-    let redis = RedisServer::start();
-    let darter = TestServer::start();
-    let reports = run_script(script, || redis.client(), || darter.client());
-    for r in &reports {
-        eprintln!("{r}");
-    }
-    assert!(
-        reports.is_empty(),
-        "{} mismatch(es), see above",
-        reports.len()
-    );
 }

@@ -5,13 +5,8 @@
 use darter_resp::Frame;
 use darter_testkit::{run_script, RawClient, RedisServer, TestOptions, TestServer};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-const SCRIPT: &str = include_str!("diff/server.redis");
 
 fn bulk_text(f: &Frame) -> String {
     match f {
@@ -44,75 +39,6 @@ fn assert_no_reports(reports: Vec<darter_testkit::DiffReport>) {
             eprintln!("{r}");
         }
         panic!("{} differences from redis-server", reports.len());
-    }
-}
-
-#[test]
-fn differential_script_matches_redis() {
-    if !RedisServer::available() {
-        eprintln!("redis-server not installed; skipping the differential script");
-        return;
-    }
-    let redis = RedisServer::start();
-    let darter = TestServer::start();
-    assert_no_reports(run_script(SCRIPT, || redis.client(), || darter.client()));
-}
-
-/// A redis-server with `enable-debug-command yes` (Redis 7.0 refuses DEBUG by default; darter
-/// always allows it), on a private Unix socket, killed on drop.
-struct DebugRedis {
-    child: Child,
-    socket: PathBuf,
-    dir: PathBuf,
-}
-
-impl DebugRedis {
-    fn start() -> DebugRedis {
-        let dir = std::env::temp_dir().join(format!("darter-debug-redis-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let socket = dir.join("redis.sock");
-        let mut child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .args(["--enable-debug-command", "yes", "--daemonize", "no"])
-            .arg("--unixsocket")
-            .arg(&socket)
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        loop {
-            match lines.next() {
-                // With only a Unix socket, 7.0 logs "The server is now ready to accept connections at".
-                Some(Ok(l))
-                    if l.to_ascii_lowercase()
-                        .contains("ready to accept connections") =>
-                {
-                    break
-                }
-                Some(Ok(_)) => continue,
-                _ => {
-                    let _ = child.kill();
-                    panic!("redis-server exited before it was ready");
-                }
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        DebugRedis { child, socket, dir }
-    }
-
-    fn client(&self) -> RawClient {
-        RawClient::connect_unix(&self.socket)
-    }
-}
-
-impl Drop for DebugRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -152,7 +78,7 @@ fn debug_arguments_match_redis() {
         eprintln!("redis-server not installed; skipping");
         return;
     }
-    let redis = DebugRedis::start();
+    let redis = RedisServer::start_with_args(&["--enable-debug-command", "yes"]);
     let darter = TestServer::start();
     assert_no_reports(run_script(
         DEBUG_SCRIPT,

@@ -1,9 +1,9 @@
 //! Socket tests of the string family: TTL options on a manual clock, encodings, keyspace
-//! statistics, cross-shard MGET/MSET/MSETNX/LCS, RESP3 replies, MSET atomicity under concurrent
-//! readers, and the string differential script against a real redis-server.
+//! statistics, cross-shard MGET/MSET/MSETNX/LCS, RESP3 replies and MSET atomicity under concurrent
+//! readers. (The string differential script runs in differential.rs with every other script.)
 
 use darter_engine::keys::shard_of;
-use darter_testkit::{run_script, RawClient, RedisServer, TestOptions, TestServer};
+use darter_testkit::{RawClient, TestOptions, TestServer};
 use std::collections::BTreeSet;
 
 const SHARDS: usize = 3;
@@ -383,29 +383,4 @@ fn mset_is_atomic_for_concurrent_mget() {
             });
         }
     });
-}
-
-/// The string differential script against a real redis-server (the shared runner in
-/// differential.rs runs it too; this keeps the family's check self-contained).
-#[test]
-fn string_script_matches_real_redis() {
-    if !RedisServer::available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("redis-server is not installed");
-        }
-        eprintln!("redis-server is not installed: string differential script NOT run");
-        return;
-    }
-    let script = include_str!("diff/string.redis");
-    let redis = RedisServer::start();
-    let darter = TestServer::start();
-    let reports = run_script(script, || redis.client(), || darter.client());
-    for r in &reports {
-        eprintln!("{r}");
-    }
-    assert!(
-        reports.is_empty(),
-        "{} mismatch(es), see above",
-        reports.len()
-    );
 }

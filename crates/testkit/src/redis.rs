@@ -27,6 +27,11 @@ impl RedisServer {
     }
 
     pub fn start() -> RedisServer {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts redis-server with extra arguments (e.g. `["--enable-debug-command", "yes"]`).
+    pub fn start_with_args(extra: &[&str]) -> RedisServer {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("darter-redis-{}-{}", std::process::id(), n));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -38,6 +43,7 @@ impl RedisServer {
             .arg("--dir")
             .arg(&dir)
             .args(["--daemonize", "no", "--loglevel", "notice"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

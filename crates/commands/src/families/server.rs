@@ -308,7 +308,7 @@ fn cmd_debug(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                 c.out.ok();
             }
             (b"set-active-expire", 3) => {
-                let on = c_atoi(&args[2]) != 0;
+                let on = crate::keyspec::atoi(&args[2]) != 0;
                 c.engine()
                     .on_all_shards(move |s| s.active_expire = on)
                     .await;
@@ -512,40 +512,6 @@ fn sleep_duration(secs: f64) -> Option<Duration> {
     Some(Duration::from_micros(us as u64))
 }
 
-/// C's `atoi`: `(int) strtol(s, NULL, 10)` (leading whitespace, a sign, digits; strtol saturates
-/// at the `long` range and the cast to int truncates).
-fn c_atoi(s: &[u8]) -> i32 {
-    let s = s.iter().position(|&b| b == 0).map_or(s, |n| &s[..n]);
-    let mut i = s
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .unwrap_or(s.len());
-    let mut neg = false;
-    if let Some(&c @ (b'+' | b'-')) = s.get(i) {
-        neg = c == b'-';
-        i += 1;
-    }
-    let mut v: i64 = 0;
-    for &d in s[i..].iter().take_while(|d| d.is_ascii_digit()) {
-        let d = i64::from(d - b'0');
-        let next = v.checked_mul(10).and_then(|x| {
-            if neg {
-                x.checked_sub(d)
-            } else {
-                x.checked_add(d)
-            }
-        });
-        match next {
-            Some(x) => v = x,
-            None => {
-                v = if neg { i64::MIN } else { i64::MAX };
-                break;
-            }
-        }
-    }
-    v as i32
-}
-
 // ---------------------------------------------------------------------------------------------------
 // SHUTDOWN
 // ---------------------------------------------------------------------------------------------------
@@ -694,10 +660,10 @@ mod tests {
         assert_eq!(sleep_duration(f64::NAN), None);
         assert_eq!(sleep_duration(1e300), None);
         assert_eq!(sleep_duration(0.01), Some(Duration::from_millis(10)));
-        assert_eq!(c_atoi(b"1"), 1);
-        assert_eq!(c_atoi(b"x"), 0);
-        assert_eq!(c_atoi(b" -2abc"), -2);
-        assert_eq!(c_atoi(b"4294967296"), 0);
-        assert_eq!(c_atoi(b"99999999999999999999"), -1);
+        assert_eq!(crate::keyspec::atoi(b"1"), 1);
+        assert_eq!(crate::keyspec::atoi(b"x"), 0);
+        assert_eq!(crate::keyspec::atoi(b" -2abc"), -2);
+        assert_eq!(crate::keyspec::atoi(b"4294967296"), 0);
+        assert_eq!(crate::keyspec::atoi(b"99999999999999999999"), -1);
     }
 }
