@@ -1,7 +1,8 @@
 //! Command-line parsing for `darter-bench` (hand-rolled to keep the crate
 //! dependency-free apart from libc). It only turns argv into a validated
-//! `CompareOpts`; it must not touch the filesystem, start processes, or pick
-//! ports — defaults that depend on the environment are resolved in `compare`.
+//! `CompareOpts` or `MemoryOpts`; it must not touch the filesystem, start
+//! processes, or pick ports — defaults that depend on the environment are
+//! resolved in `compare` and `memory`.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use crate::shell_words;
 
 pub const USAGE: &str = "\
 usage: darter-bench compare [options]
+       darter-bench memory [options]   (see `darter-bench memory --help`)
 
 Starts redis-server and darter pinned to one CPU, drives both with
 redis-benchmark pinned to another CPU, and prints a Markdown table of
@@ -40,10 +42,79 @@ example (redis in both roles, to validate the harness):
   darter-bench compare --darter /usr/bin/redis-server \\
       --darter-args \"--save '' --appendonly no\" --no-threads-flag";
 
+pub const MEMORY_USAGE: &str = "\
+usage: darter-bench memory [options]
+
+For each value size, starts a fresh redis-server and a fresh darter, loads
+exactly N keys (`key:000000000000` ...) with pipelined SETs over the RESP
+protocol (every reply checked to be +OK), checks DBSIZE == N, and prints a
+Markdown table of resident memory (VmRSS, smaps_rollup) and INFO used_memory.
+
+options (defaults in brackets):
+  --darter PATH          darter binary [<workspace>/target/release/darter]
+  --redis PATH           redis-server binary [redis-server]
+  --keys N               keys loaded per (server, size) [1000000]
+  --sizes LIST           value sizes in bytes, comma separated [16,100]
+  --darter-threads N     pass `--proactor_threads N` to darter [1]
+  --no-threads-flag      do not pass `--proactor_threads` at all
+  --darter-args STR      extra darter arguments, shell-quoted [\"\"]
+  --redis-args STR       extra redis-server arguments, shell-quoted [\"\"]
+  --connections N        parallel loader connections [4]
+  --batch N              SET commands per write (pipeline depth) [1000]
+  --server-cpu CPUS      taskset -c list for the servers [unpinned]
+  --results-dir DIR      where memory-latest.md goes [<workspace>/bench/results]
+  --load-timeout SECS    fail if loading one server takes longer [600]
+  -h, --help             this text
+
+example (redis in both roles, to validate the harness):
+  darter-bench memory --keys 100000 --darter /usr/bin/redis-server \\
+      --darter-args \"--save '' --appendonly no\" --no-threads-flag";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Help,
+    MemoryHelp,
     Compare(Box<CompareOpts>),
+    Memory(Box<MemoryOpts>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryOpts {
+    /// None: `<workspace>/target/release/darter`.
+    pub darter: Option<PathBuf>,
+    pub redis: PathBuf,
+    pub keys: u64,
+    pub sizes: Vec<usize>,
+    /// None: do not pass `--proactor_threads`.
+    pub darter_threads: Option<u32>,
+    pub darter_args: Vec<String>,
+    pub redis_args: Vec<String>,
+    pub connections: usize,
+    pub batch: usize,
+    /// None: no pinning.
+    pub server_cpu: Option<String>,
+    /// None: `<workspace>/bench/results`.
+    pub results_dir: Option<PathBuf>,
+    pub load_timeout_secs: u64,
+}
+
+impl Default for MemoryOpts {
+    fn default() -> Self {
+        MemoryOpts {
+            darter: None,
+            redis: PathBuf::from("redis-server"),
+            keys: 1_000_000,
+            sizes: vec![16, 100],
+            darter_threads: Some(1),
+            darter_args: Vec::new(),
+            redis_args: Vec::new(),
+            connections: 4,
+            batch: 1000,
+            server_cpu: None,
+            results_dir: None,
+            load_timeout_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +185,70 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
     match sub.as_str() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "compare" => parse_compare(&argv[1..]),
-        other => Err(format!("unknown subcommand {other:?} (expected `compare`)")),
+        "memory" => parse_memory(&argv[1..]),
+        other => Err(format!(
+            "unknown subcommand {other:?} (expected `compare` or `memory`)"
+        )),
     }
+}
+
+/// Splits `--flag=value` into (`--flag`, Some(value)); anything else is (raw, None).
+fn split_flag(raw: &str) -> (&str, Option<String>) {
+    match raw.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+        _ => (raw, None),
+    }
+}
+
+fn parse_memory(argv: &[String]) -> Result<Command, String> {
+    let mut o = MemoryOpts::default();
+    let mut i = 0;
+    while i < argv.len() {
+        let raw = argv[i].as_str();
+        i += 1;
+        let (flag, inline) = split_flag(raw);
+        let mut value = || -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            let v = argv
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))?;
+            i += 1;
+            Ok(v)
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::MemoryHelp),
+            "--darter" => o.darter = Some(PathBuf::from(value()?)),
+            "--redis" => o.redis = PathBuf::from(value()?),
+            "--keys" => o.keys = positive(flag, &value()?)?,
+            "--sizes" => {
+                o.sizes = list(flag, &value()?)?
+                    .iter()
+                    .map(|p| positive(flag, p))
+                    .collect::<Result<_, _>>()?
+            }
+            "--darter-threads" => o.darter_threads = Some(positive(flag, &value()?)?),
+            "--no-threads-flag" => o.darter_threads = None,
+            "--darter-args" => o.darter_args = shell_words::split(&value()?)?,
+            "--redis-args" => o.redis_args = shell_words::split(&value()?)?,
+            "--connections" => o.connections = positive(flag, &value()?)?,
+            "--batch" => o.batch = positive(flag, &value()?)?,
+            "--server-cpu" => o.server_cpu = Some(value()?),
+            "--no-pin" => o.server_cpu = None,
+            "--results-dir" => o.results_dir = Some(PathBuf::from(value()?)),
+            "--load-timeout" => o.load_timeout_secs = positive(flag, &value()?)?,
+            _ => return Err(format!("unknown option {raw:?}")),
+        }
+    }
+    if o.keys > 999_999_999_999 {
+        return Err("--keys: at most 999999999999 (keys have 12 digits)".into());
+    }
+    if o.connections as u64 > o.keys {
+        o.connections = o.keys as usize;
+    }
+    Ok(Command::Memory(Box::new(o)))
 }
 
 fn parse_compare(argv: &[String]) -> Result<Command, String> {
@@ -128,10 +261,7 @@ fn parse_compare(argv: &[String]) -> Result<Command, String> {
         let raw = argv[i].as_str();
         i += 1;
         // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match raw.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (raw, None),
-        };
+        let (flag, inline) = split_flag(raw);
         let mut value = || -> Result<String, String> {
             if let Some(v) = inline.clone() {
                 return Ok(v);
@@ -269,5 +399,59 @@ mod tests {
         assert!(parse(&argv(&["latency"])).is_err());
         assert!(parse(&argv(&[])).is_err());
         assert_eq!(parse(&argv(&["compare", "-h"])).unwrap(), Command::Help);
+    }
+
+    fn memory(s: &[&str]) -> MemoryOpts {
+        match parse(&argv(s)).unwrap() {
+            Command::Memory(o) => *o,
+            c => panic!("unexpected {c:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_defaults_and_flags() {
+        let o = memory(&["memory"]);
+        assert_eq!(o, MemoryOpts::default());
+        assert_eq!(o.keys, 1_000_000);
+        assert_eq!(o.sizes, vec![16, 100]);
+        assert_eq!(o.darter_threads, Some(1));
+        let o = memory(&[
+            "memory",
+            "--keys=5000",
+            "--sizes",
+            "8, 64,512",
+            "--darter-threads",
+            "2",
+            "--connections",
+            "2",
+            "--batch=100",
+            "--server-cpu",
+            "0",
+            "--redis-args",
+            "--maxmemory 0",
+        ]);
+        assert_eq!(o.keys, 5000);
+        assert_eq!(o.sizes, vec![8, 64, 512]);
+        assert_eq!(o.darter_threads, Some(2));
+        assert_eq!((o.connections, o.batch), (2, 100));
+        assert_eq!(o.server_cpu.as_deref(), Some("0"));
+        assert_eq!(o.redis_args, vec!["--maxmemory", "0"]);
+        let o = memory(&["memory", "--no-threads-flag", "--keys", "3"]);
+        assert_eq!(o.darter_threads, None);
+        assert_eq!(o.connections, 3, "never more connections than keys");
+    }
+
+    #[test]
+    fn memory_errors() {
+        assert!(parse(&argv(&["memory", "--keys", "0"])).is_err());
+        assert!(parse(&argv(&["memory", "--keys", "1000000000000"])).is_err());
+        assert!(parse(&argv(&["memory", "--sizes", ""])).is_err());
+        assert!(parse(&argv(&["memory", "--sizes", "16,x"])).is_err());
+        assert!(parse(&argv(&["memory", "--darter-threads", "0"])).is_err());
+        assert!(parse(&argv(&["memory", "--requests", "1"])).is_err());
+        assert_eq!(
+            parse(&argv(&["memory", "--help"])).unwrap(),
+            Command::MemoryHelp
+        );
     }
 }

@@ -254,7 +254,7 @@ fn note_warnings(all: &mut Vec<String>, server: &str, new: &[String]) {
 }
 
 /// The workspace root, derived from this crate's location at build time.
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()
@@ -264,7 +264,7 @@ fn workspace_root() -> PathBuf {
 
 /// Finds an executable: paths containing '/' are checked as given, bare names
 /// are looked up in $PATH. Returns the path to run.
-fn resolve_program(p: &Path) -> Result<PathBuf, String> {
+pub(crate) fn resolve_program(p: &Path) -> Result<PathBuf, String> {
     use std::os::unix::fs::PermissionsExt;
     let is_exec = |c: &Path| {
         c.metadata()

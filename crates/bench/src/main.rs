@@ -1,12 +1,12 @@
 //! Entry point of the `darter-bench` binary. It only dispatches subcommands
-//! (currently `compare`) and maps errors to a non-zero exit code; it must not
+//! (`compare`, `memory`) and maps errors to a non-zero exit code; it must not
 //! contain measurement logic, and it must return from `main` rather than call
 //! `process::exit`, so that server guards are dropped and children killed.
 
 use std::process::ExitCode;
 
 use darter_bench::args::{self, Command};
-use darter_bench::compare;
+use darter_bench::{compare, memory};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -22,12 +22,21 @@ fn main() -> ExitCode {
             println!("{}", args::USAGE);
             ExitCode::SUCCESS
         }
-        Command::Compare(opts) => match compare::run(&opts) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("darter-bench: error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::MemoryHelp => {
+            println!("{}", args::MEMORY_USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Compare(opts) => finish(compare::run(&opts)),
+        Command::Memory(opts) => finish(memory::run(&opts)),
+    }
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("darter-bench: error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,553 @@
+//! The `memory` subcommand: for every value size, starts a fresh redis-server
+//! and then a fresh darter (one at a time, each on a new free loopback port),
+//! samples the empty server's memory, loads exactly `keys` keys through the
+//! protocol with the pipelined loader, checks DBSIZE, waits (bounded) for the
+//! resident set to stop moving, samples /proc and `INFO memory` again, and
+//! stops the server. It prints a Markdown report and writes
+//! `<results-dir>/memory-latest.md`. Identical work for both servers: same
+//! keys, same values, same batches. It must not leave servers running (the
+//! `Server` guard is dropped on every path), and every wait is bounded.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::args::MemoryOpts;
+use crate::compare::{resolve_program, workspace_root};
+use crate::loader::{self, LoadParams, LoadStats};
+use crate::machine::{self, MachineInfo};
+use crate::proc_mem::{self, MemSample};
+use crate::report::{self, Role};
+use crate::resp_client::{self, info_u64, Conn};
+use crate::server::{self, Server, ServerSpec};
+use crate::shell_words;
+
+/// Interval between RSS samples while waiting for memory to settle.
+const SETTLE_STEP: Duration = Duration::from_millis(250);
+/// Samples that must agree (within `settle_tolerance`) to call RSS settled.
+const SETTLE_SAMPLES: usize = 5;
+/// Upper bound on the settle wait; the last sample is used if RSS still moves.
+const SETTLE_MAX: Duration = Duration::from_secs(15);
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Everything measured for one (server, value size).
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub role: Role,
+    pub value_size: usize,
+    pub keys: u64,
+    pub command_line: String,
+    /// Right after the server answered PING (empty keyspace), settled.
+    pub baseline: MemSample,
+    /// After loading `keys` keys, settled.
+    pub loaded: MemSample,
+    /// Seconds until `loaded` stopped moving (or `SETTLE_MAX`).
+    pub settle_secs: f64,
+    pub used_memory_before: Option<u64>,
+    pub used_memory: Option<u64>,
+    pub used_memory_rss: Option<u64>,
+    pub dbsize: u64,
+    pub load: LoadStats,
+}
+
+impl Measurement {
+    /// (RSS after load - RSS when empty) / keys.
+    pub fn rss_bytes_per_key(&self) -> f64 {
+        (self.loaded.vm_rss as f64 - self.baseline.vm_rss as f64) / self.keys as f64
+    }
+
+    /// (used_memory after load - used_memory when empty) / keys.
+    pub fn used_bytes_per_key(&self) -> Option<f64> {
+        Some((self.used_memory? as f64 - self.used_memory_before? as f64) / self.keys as f64)
+    }
+
+    /// darter reports its RSS as `used_memory` (it has no allocator
+    /// accounting yet); detect that so the report does not compare the two.
+    pub fn used_memory_is_rss(&self) -> bool {
+        self.used_memory.is_some() && self.used_memory == self.used_memory_rss
+    }
+}
+
+/// Everything the report shows besides the measurements.
+#[derive(Debug, Clone)]
+pub struct MemContext {
+    pub machine: MachineInfo,
+    pub redis_version: Option<String>,
+    pub darter_version: Option<String>,
+    pub keys: u64,
+    pub connections: usize,
+    pub batch: usize,
+    pub invocation: String,
+    pub load_before: String,
+    pub load_after: String,
+    /// (label, command line) in execution order.
+    pub commands: Vec<(String, String)>,
+}
+
+pub fn run(opts: &MemoryOpts) -> Result<(), String> {
+    let workspace = workspace_root();
+    let darter_path = match &opts.darter {
+        Some(p) => p.clone(),
+        None => workspace.join("target/release/darter"),
+    };
+    let darter_bin = resolve_program(&darter_path).map_err(|e| {
+        format!(
+            "{e}\n  build it with `cargo build --release -p darter-server` or pass --darter PATH"
+        )
+    })?;
+    let redis_bin = resolve_program(&opts.redis)
+        .map_err(|e| format!("{e}\n  install it with `apt-get install redis-server`"))?;
+    if opts.server_cpu.is_some() {
+        resolve_program(Path::new("taskset"))
+            .map_err(|e| format!("{e}\n  install util-linux or drop --server-cpu"))?;
+    }
+    let results_dir = opts
+        .results_dir
+        .clone()
+        .unwrap_or_else(|| workspace.join("bench/results"));
+    let log_dir = std::env::temp_dir().join(format!("darter-bench-mem-{}", std::process::id()));
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
+
+    let redis_spec = |port: u16| ServerSpec {
+        name: "redis".into(),
+        program: redis_bin.clone(),
+        args: [
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(opts.redis_args.iter().cloned())
+        .collect(),
+        cpu: opts.server_cpu.clone(),
+    };
+    let darter_spec = |port: u16| {
+        let mut args = vec!["--port".to_string(), port.to_string()];
+        if let Some(n) = opts.darter_threads {
+            args.extend(["--proactor_threads".to_string(), n.to_string()]);
+        }
+        args.extend(opts.darter_args.iter().cloned());
+        ServerSpec {
+            name: "darter".into(),
+            program: darter_bin.clone(),
+            args,
+            cpu: opts.server_cpu.clone(),
+        }
+    };
+
+    let argv: Vec<String> = std::env::args().collect();
+    let mut ctx = MemContext {
+        machine: machine::collect(),
+        redis_version: machine::tool_version(&redis_bin),
+        darter_version: machine::tool_version(&darter_bin),
+        keys: opts.keys,
+        connections: opts.connections,
+        batch: opts.batch,
+        invocation: shell_words::join(&argv),
+        load_before: machine::loadavg(),
+        load_after: String::new(),
+        commands: Vec::new(),
+    };
+
+    let mut results = Vec::new();
+    for &size in &opts.sizes {
+        for role in [Role::Redis, Role::Darter] {
+            let port = server::free_ports(1).map_err(|e| format!("cannot pick a port: {e}"))?[0];
+            let spec = match role {
+                Role::Redis => redis_spec(port),
+                Role::Darter => darter_spec(port),
+            };
+            ctx.commands.push((
+                format!("{} for {size}-byte values", role.label()),
+                spec.command_line(),
+            ));
+            let log = log_dir.join(format!("{}-{size}.log", role.label()));
+            let m = measure_one(&spec, role, port, &log, size, opts)?;
+            eprintln!(
+                "[{size} B] {:<6} RSS {:.1} MiB -> {:.1} MiB ({:.1} B/key), used_memory {}, \
+                 loaded in {:.2} s ({:.0} SET/s)",
+                role.label(),
+                m.baseline.vm_rss as f64 / MIB,
+                m.loaded.vm_rss as f64 / MIB,
+                m.rss_bytes_per_key(),
+                opt_mib(m.used_memory),
+                m.load.wall.as_secs_f64(),
+                m.keys as f64 / m.load.wall.as_secs_f64()
+            );
+            results.push(m);
+        }
+    }
+    ctx.load_after = machine::loadavg();
+    let text = render(&ctx, &results);
+    println!("{text}");
+    let path = report::write_atomic(&results_dir, "memory-latest.md", &text)?;
+    eprintln!("wrote {}", path.display());
+    let _ = std::fs::remove_dir_all(&log_dir);
+    Ok(())
+}
+
+/// Starts one fresh server, loads it, samples it and stops it.
+fn measure_one(
+    spec: &ServerSpec,
+    role: Role,
+    port: u16,
+    log: &Path,
+    size: usize,
+    opts: &MemoryOpts,
+) -> Result<Measurement, String> {
+    let name = role.label();
+    eprintln!("starting: {}", spec.command_line());
+    let mut srv = Server::start(spec, port, log)?;
+    let timeout = Duration::from_secs(10);
+    let mut conn =
+        Conn::connect(port, timeout).map_err(|e| format!("{name}: cannot connect: {e}"))?;
+    let before = conn.dbsize().map_err(|e| format!("{name}: {e}"))?;
+    if before != 0 {
+        return Err(format!(
+            "{name}: fresh server has {before} keys (DBSIZE), expected 0"
+        ));
+    }
+    let (baseline, _) = settle(&mut srv)?;
+    let used_memory_before = info_u64(&conn.info("memory")?, "used_memory");
+
+    eprintln!(
+        "loading {} keys with {size}-byte values into {name} ({} connections, {} SETs per write)",
+        opts.keys, opts.connections, opts.batch
+    );
+    let load = loader::load(&LoadParams {
+        port,
+        keys: opts.keys,
+        value_size: size,
+        connections: opts.connections,
+        batch: opts.batch,
+        timeout: Duration::from_secs(opts.load_timeout_secs),
+    })
+    .map_err(|e| format!("{name}: {e}"))?;
+    srv.check_alive()?;
+
+    let dbsize = conn.dbsize().map_err(|e| format!("{name}: {e}"))?;
+    if dbsize != opts.keys {
+        return Err(format!(
+            "{name}: DBSIZE is {dbsize} after loading {} distinct keys with {size}-byte values \
+             (every SET was answered +OK); the server lost or invented keys",
+            opts.keys
+        ));
+    }
+    let (loaded, settle_secs) = settle(&mut srv)?;
+    let info = conn.info("memory")?;
+    // Spot-check one value end to end: the last key must hold exactly the value sent.
+    let last = resp_client::key_name(opts.keys - 1);
+    match conn.command(&[b"GET", last.as_bytes()]) {
+        Ok(resp_client::Reply::Bulk(Some(v))) if v == resp_client::value_of_size(size) => {}
+        other => return Err(format!("{name}: GET {last} returned {other:?}")),
+    }
+    srv.check_alive()?;
+    drop(conn);
+    drop(srv);
+    Ok(Measurement {
+        role,
+        value_size: size,
+        keys: opts.keys,
+        command_line: spec.command_line(),
+        baseline,
+        loaded,
+        settle_secs,
+        used_memory_before,
+        used_memory: info_u64(&info, "used_memory"),
+        used_memory_rss: info_u64(&info, "used_memory_rss"),
+        dbsize,
+        load,
+    })
+}
+
+/// Samples memory every `SETTLE_STEP` until `SETTLE_SAMPLES` consecutive
+/// VmRSS readings agree within tolerance (or `SETTLE_MAX` passes), so lazy
+/// frees and allocator purging have happened. Returns the last sample and
+/// how long it took.
+fn settle(srv: &mut Server) -> Result<(MemSample, f64), String> {
+    let start = Instant::now();
+    let mut window: Vec<u64> = Vec::new();
+    loop {
+        srv.check_alive()?;
+        let s = proc_mem::sample(srv.pid())
+            .map_err(|e| format!("{}: cannot read /proc/{}: {e}", srv.name, srv.pid()))?;
+        window.push(s.vm_rss);
+        if window.len() > SETTLE_SAMPLES {
+            window.remove(0);
+        }
+        if (window.len() == SETTLE_SAMPLES && is_settled(&window)) || start.elapsed() >= SETTLE_MAX
+        {
+            return Ok((s, start.elapsed().as_secs_f64()));
+        }
+        std::thread::sleep(SETTLE_STEP);
+    }
+}
+
+/// True if all samples lie within max(256 KiB, 0.2 %) of each other.
+pub fn is_settled(samples: &[u64]) -> bool {
+    let (Some(&lo), Some(&hi)) = (samples.iter().min(), samples.iter().max()) else {
+        return false;
+    };
+    hi - lo <= (256 * 1024).max(hi / 500)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / MIB)
+}
+
+fn opt_mib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "n/a".into(), mib)
+}
+
+fn num(x: Option<f64>, decimals: usize) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        _ => "n/a".into(),
+    }
+}
+
+fn find(ms: &[Measurement], role: Role, size: usize) -> Option<&Measurement> {
+    ms.iter().find(|m| m.role == role && m.value_size == size)
+}
+
+/// The main table: one row per value size, redis and darter side by side.
+pub fn summary_table(ms: &[Measurement]) -> String {
+    let mut sizes: Vec<usize> = Vec::new();
+    for m in ms {
+        if !sizes.contains(&m.value_size) {
+            sizes.push(m.value_size);
+        }
+    }
+    let mut out = String::from(
+        "| value size | keys | redis RSS (MiB) | darter RSS (MiB) | RSS ratio (darter/redis) \
+         | redis bytes/key | darter bytes/key | redis used_memory (MiB) | darter used_memory (MiB) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for size in sizes {
+        let r = find(ms, Role::Redis, size);
+        let d = find(ms, Role::Darter, size);
+        let keys = r.or(d).map_or(0, |m| m.keys);
+        let rss = |m: Option<&Measurement>| m.map(|m| m.loaded.vm_rss);
+        let ratio = match (rss(d), rss(r)) {
+            (Some(d), Some(r)) if r > 0 => Some(d as f64 / r as f64),
+            _ => None,
+        };
+        let _ = writeln!(
+            out,
+            "| {size} | {keys} | {} | {} | {} | {} | {} | {} | {} |",
+            opt_mib(rss(r)),
+            opt_mib(rss(d)),
+            num(ratio, 2),
+            num(r.map(Measurement::rss_bytes_per_key), 1),
+            num(d.map(Measurement::rss_bytes_per_key), 1),
+            opt_mib(r.and_then(|m| m.used_memory)),
+            opt_mib(d.and_then(|m| m.used_memory)),
+        );
+    }
+    out
+}
+
+/// Every figure for every (server, size), in the order measured.
+pub fn detail_table(ms: &[Measurement]) -> String {
+    let mut out = String::from(
+        "| server | value size | empty VmRSS | loaded VmRSS | peak VmHWM | smaps Rss | smaps Pss \
+         | smaps Anonymous | used_memory | used_memory_rss | used_memory bytes/key | DBSIZE \
+         | load s | SET/s | settled after s |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in ms {
+        let secs = m.load.wall.as_secs_f64();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.2} |",
+            m.role.label(),
+            m.value_size,
+            mib(m.baseline.vm_rss),
+            mib(m.loaded.vm_rss),
+            mib(m.loaded.vm_hwm),
+            opt_mib(m.loaded.smaps_rss),
+            opt_mib(m.loaded.smaps_pss),
+            opt_mib(m.loaded.smaps_anon),
+            opt_mib(m.used_memory),
+            opt_mib(m.used_memory_rss),
+            num(m.used_bytes_per_key(), 1),
+            m.dbsize,
+            secs,
+            m.keys as f64 / secs,
+            m.settle_secs,
+        );
+    }
+    out
+}
+
+/// The whole Markdown document.
+pub fn render(ctx: &MemContext, ms: &[Measurement]) -> String {
+    let m = &ctx.machine;
+    let mut out = String::from("# darter vs redis-server: memory\n\n");
+    let _ = writeln!(out, "- date: {}", m.timestamp_utc);
+    let _ = writeln!(
+        out,
+        "- machine: nproc {} (online {}), {}",
+        m.nproc, m.online, m.cpu_model
+    );
+    let _ = writeln!(out, "- kernel: {}", m.kernel);
+    let _ = writeln!(
+        out,
+        "- load average (1/5/15 min): {} before, {} after",
+        ctx.load_before, ctx.load_after
+    );
+    if let Some(v) = &ctx.redis_version {
+        let _ = writeln!(out, "- redis-server: {v}");
+    }
+    if let Some(v) = &ctx.darter_version {
+        let _ = writeln!(out, "- darter: {v}");
+    }
+    let _ = writeln!(
+        out,
+        "- setup: a fresh server per (server, value size); {} keys `key:000000000000`.. \
+         (16 bytes each) loaded with `SET key value` over RESP, {} connections, {} SETs per write, \
+         every reply checked to be +OK, then DBSIZE checked == {}; values are `x` repeated",
+        ctx.keys, ctx.connections, ctx.batch, ctx.keys
+    );
+    let _ = writeln!(
+        out,
+        "- RSS is VmRSS from /proc/PID/status once it stopped moving (5 samples 250 ms apart \
+         within max(256 KiB, 0.2 %), at most {} s); bytes/key = (loaded RSS - empty RSS) / keys",
+        SETTLE_MAX.as_secs()
+    );
+    out.push_str("\n## Results\n\n");
+    out.push_str(&summary_table(ms));
+    out.push_str("\nRSS ratio < 1: darter holds the same keys in less resident memory.\n");
+    if ms
+        .iter()
+        .any(|m| m.role == Role::Darter && m.used_memory_is_rss())
+    {
+        out.push_str(
+            "darter's INFO `used_memory` equals its `used_memory_rss` (darter does not count its \
+             allocations yet), so it is RSS, not comparable with redis's `used_memory` (bytes \
+             allocated through jemalloc).\n",
+        );
+    }
+    out.push_str("\n## Details (MiB unless noted)\n\n");
+    out.push_str(&detail_table(ms));
+    out.push_str("\n## Commands\n\n```sh\n");
+    let _ = writeln!(out, "# this run\n{}", ctx.invocation);
+    for (label, cmd) in &ctx.commands {
+        let _ = writeln!(out, "# {label}\n{cmd}");
+    }
+    out.push_str("```\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meas(role: Role, size: usize, base: u64, loaded: u64, used: Option<u64>) -> Measurement {
+        Measurement {
+            role,
+            value_size: size,
+            keys: 1000,
+            command_line: "x".into(),
+            baseline: MemSample {
+                vm_rss: base,
+                vm_hwm: base,
+                ..MemSample::default()
+            },
+            loaded: MemSample {
+                vm_rss: loaded,
+                vm_hwm: loaded,
+                smaps_rss: Some(loaded),
+                smaps_pss: None,
+                smaps_anon: Some(loaded / 2),
+            },
+            settle_secs: 1.0,
+            used_memory_before: used.map(|_| 1000),
+            used_memory: used,
+            used_memory_rss: Some(loaded),
+            dbsize: 1000,
+            load: LoadStats {
+                keys: 1000,
+                bytes_sent: 1,
+                wall: Duration::from_millis(500),
+            },
+        }
+    }
+
+    #[test]
+    fn bytes_per_key_and_rss_detection() {
+        let r = meas(Role::Redis, 16, 1_000_000, 1_120_000, Some(101_000));
+        assert_eq!(r.rss_bytes_per_key(), 120.0);
+        assert_eq!(r.used_bytes_per_key(), Some(100.0));
+        assert!(!r.used_memory_is_rss());
+        let d = meas(Role::Darter, 16, 1_000_000, 1_100_000, Some(1_100_000));
+        assert!(d.used_memory_is_rss());
+        let n = meas(Role::Darter, 16, 1_000_000, 1_100_000, None);
+        assert_eq!(n.used_bytes_per_key(), None);
+        assert!(!n.used_memory_is_rss());
+    }
+
+    #[test]
+    fn summary_rows() {
+        let ms = vec![
+            meas(Role::Redis, 16, 8 << 20, 108 << 20, Some(90 << 20)),
+            meas(Role::Darter, 16, 4 << 20, 79 << 20, None),
+            meas(Role::Redis, 100, 8 << 20, 208 << 20, Some(190 << 20)),
+        ];
+        let t = summary_table(&ms);
+        assert!(
+            t.contains("| 16 | 1000 | 108.0 | 79.0 | 0.73 | 104857.6 | 78643.2 | 90.0 | n/a |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| 100 | 1000 | 208.0 | n/a | n/a | 209715.2 | n/a | 190.0 | n/a |"),
+            "{t}"
+        );
+        let d = detail_table(&ms);
+        assert_eq!(d.lines().count(), 2 + 3, "{d}");
+        assert!(d.contains("| darter | 16 | 4.0 | 79.0 | 79.0 | 79.0 | n/a | 39.5 | n/a |"));
+    }
+
+    #[test]
+    fn render_mentions_rss_proxy() {
+        let ctx = MemContext {
+            machine: machine::collect(),
+            redis_version: Some("Redis server v=7".into()),
+            darter_version: None,
+            keys: 1000,
+            connections: 4,
+            batch: 1000,
+            invocation: "darter-bench memory".into(),
+            load_before: "0 0 0".into(),
+            load_after: "0 0 0".into(),
+            commands: vec![("redis".into(), "redis-server --port 1".into())],
+        };
+        let ms = vec![
+            meas(Role::Redis, 16, 1, 2, Some(5)),
+            meas(Role::Darter, 16, 1, 2, Some(2)),
+        ];
+        let doc = render(&ctx, &ms);
+        assert!(doc.contains("equals its `used_memory_rss`"), "{doc}");
+        assert!(doc.contains("redis-server --port 1"));
+        assert!(doc.contains("## Details"));
+    }
+
+    #[test]
+    fn settle_tolerance() {
+        assert!(is_settled(&[100 << 20, (100 << 20) + 100 * 1024]));
+        assert!(!is_settled(&[100 << 20, 101 << 20]));
+        assert!(
+            is_settled(&[1 << 30, (1 << 30) + (2 << 20)]),
+            "0.2 % of 1 GiB"
+        );
+        assert!(!is_settled(&[]));
+    }
+}
