@@ -94,6 +94,8 @@ enum Id {
     ProtoMaxBulkLen,
     ClientQueryBufferLimit,
     Hz,
+    Maxmemory,
+    MaxmemoryPolicy,
     ProactorThreads,
     NumShards,
 }
@@ -117,6 +119,13 @@ const MB: i64 = 1024 * 1024;
 const BIND_MAX: usize = 16;
 /// Redis 7.0 log levels, most verbose first.
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+/// Redis's SIZE_MAX bound for `size_t` parameters, as the table stores it (compared as `u64`).
+const SIZE_MAX: i64 = -1;
+/// The `maxmemory-policy` values darter accepts. Redis 7.0 accepts eight (volatile-lru,
+/// volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random,
+/// noeviction); darter does not evict yet, so it accepts only the one it implements, and refuses
+/// the others with Redis's own message for a value outside the list.
+const MAXMEMORY_POLICIES: &[&str] = &["noeviction"];
 
 /// Redis clamps `hz` to CONFIG_MIN_HZ..=CONFIG_MAX_HZ after accepting 0..=INT_MAX.
 fn clamp_hz(v: i64) -> i64 {
@@ -183,7 +192,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 13] = [
+static TABLE: [Param; 15] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -195,6 +204,8 @@ static TABLE: [Param; 13] = [
     row(Id::ProtoMaxBulkLen, "proto-max-bulk-len", mem(MB, i64::MAX), MUTABLE, "512mb"),
     row(Id::ClientQueryBufferLimit, "client-query-buffer-limit", umem(MB, i64::MAX), MUTABLE, "1gb"),
     Param { normalize: Some(clamp_hz), ..row(Id::Hz, "hz", int(0, INT_MAX), MUTABLE, "10") },
+    row(Id::Maxmemory, "maxmemory", umem(0, SIZE_MAX), MUTABLE, "0"),
+    row(Id::MaxmemoryPolicy, "maxmemory-policy", Kind::Enum(MAXMEMORY_POLICIES), MUTABLE, "noeviction"),
     // darter-specific; 0 means "decide at startup" (the CLI resolves it before building the store).
     row(Id::ProactorThreads, "proactor_threads", int(0, 1024), IMMUTABLE, "0"),
     row(Id::NumShards, "num_shards", int(0, 1024), IMMUTABLE, "0"),
@@ -522,6 +533,8 @@ impl ConfigStore {
         let n = self.nums[row].load(Ordering::Relaxed);
         match TABLE[row].kind {
             Kind::Bool => (if n != 0 { "yes" } else { "no" }).to_string(),
+            // `size_t` parameters print unsigned (maxmemory 18446744073709551615).
+            Kind::Memory { unsigned: true, .. } => (n as u64).to_string(),
             Kind::Int { .. } | Kind::Memory { .. } => n.to_string(),
             Kind::Enum(values) => values[n as usize].to_string(),
             Kind::Str { .. } | Kind::Words { .. } => self.lock()[row]
@@ -578,6 +591,16 @@ impl ConfigStore {
             .split(' ')
             .map(str::to_string)
             .collect()
+    }
+    /// The memory limit in bytes (0 = none): past it, DENYOOM commands are refused. One relaxed
+    /// load, for the per-command OOM check.
+    #[inline]
+    pub fn maxmemory(&self) -> u64 {
+        self.num(Id::Maxmemory) as u64
+    }
+    /// Redis's name of the eviction policy (only `noeviction` exists in darter).
+    pub fn maxmemory_policy(&self) -> &'static str {
+        MAXMEMORY_POLICIES[self.num(Id::MaxmemoryPolicy) as usize]
     }
     pub fn proactor_threads(&self) -> usize {
         self.num(Id::ProactorThreads) as usize
@@ -946,6 +969,12 @@ mod tests {
         (&["client-query-buffer-limit", "9223372036854775808"], FAILED, "'client-query-buffer-limit') - argument must be between 1048576 and 9223372036854775807 inclusive"),
         (&["client-query-buffer-limit", "18446744073709551615"], FAILED, "'client-query-buffer-limit') - argument must be between 1048576 and 9223372036854775807 inclusive"),
         (&["client-query-buffer-limit", "99999999999999gb"], FAILED, "'client-query-buffer-limit') - argument must be between 1048576 and 9223372036854775807 inclusive"),
+        (&["maxmemory", "-1"], FAILED, "'maxmemory') - argument must be a memory value"),
+        (&["maxmemory", "abc"], FAILED, "'maxmemory') - argument must be a memory value"),
+        (&["maxmemory", "1tb"], FAILED, "'maxmemory') - argument must be a memory value"),
+        (&["maxmemory-policy", "foo"], FAILED, "'maxmemory-policy') - argument(s) must be one of the following: noeviction"),
+        // Redis accepts this one; darter does not evict yet (see MAXMEMORY_POLICIES).
+        (&["maxmemory-policy", "allkeys-lru"], FAILED, "'maxmemory-policy') - argument(s) must be one of the following: noeviction"),
     ];
 
     #[test]
@@ -991,6 +1020,12 @@ mod tests {
         (&["proto-max-bulk-len", "9223372036854775807"], "proto-max-bulk-len", "9223372036854775807"),
         (&["client-query-buffer-limit", "2g"], "client-query-buffer-limit", "2000000000"),
         (&["client-query-buffer-limit", "1048576"], "client-query-buffer-limit", "1048576"),
+        (&["maxmemory", "1gb"], "maxmemory", "1073741824"),
+        (&["maxmemory", "100mb"], "maxmemory", "104857600"),
+        (&["maxmemory", ""], "maxmemory", "0"),
+        (&["maxmemory", "18446744073709551615"], "maxmemory", "18446744073709551615"),
+        (&["maxmemory", "99999999999999999999"], "maxmemory", "18446744073709551615"),
+        (&["MAXMEMORY-POLICY", "NoEviction"], "maxmemory-policy", "noeviction"),
     ];
 
     #[test]
@@ -1070,7 +1105,8 @@ mod tests {
             ("port", "6379"), ("bind", "* -::*"), ("requirepass", ""), ("databases", "16"),
             ("maxclients", "10000"), ("timeout", "0"), ("tcp-keepalive", "300"), ("loglevel", "notice"),
             ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"),
-            ("hz", "10"), ("proactor_threads", "1"), ("num_shards", "1"),
+            ("hz", "10"), ("maxmemory", "0"), ("maxmemory-policy", "noeviction"),
+            ("proactor_threads", "1"), ("num_shards", "1"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1227,13 +1263,16 @@ mod tests {
         );
         assert_eq!(names(&["port", "bind"]), ["port", "bind"]);
         assert_eq!(names(&["bind", "port", "po*"]), ["port", "bind"]);
-        assert_eq!(names(&["max*"]), ["maxclients"]);
-        assert_eq!(names(&["MAX*"]), ["maxclients"]);
+        let max = ["maxclients", "maxmemory", "maxmemory-policy"];
+        assert_eq!(names(&["max*"]), max);
+        assert_eq!(names(&["MAX*"]), max);
         let want = [
             "maxclients",
             "tcp-keepalive",
             "proto-max-bulk-len",
             "client-query-buffer-limit",
+            "maxmemory",
+            "maxmemory-policy",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Command dispatch: the coordinator side of every command a connection sends.
 //!
 //! For each command of a batch (everything parsed from one read), in order:
-//! 1. look it up, check arity and authentication (Redis's order and error strings);
+//! 1. look it up, check arity, authentication and maxmemory (Redis's order and error strings);
 //! 2. find its keys and the shards that own them;
 //! 3. run it: keyless and cross-shard commands run their coordinator handler here; a command whose
 //!    keys all live in one shard runs its shard handler inline when that shard is this thread's
@@ -13,6 +13,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
+use crate::families::memory;
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -139,6 +140,14 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     if !conn.state.authenticated && !meta.has_flag("no_auth") {
         return Plan::Reject {
             msg: errors::NOAUTH.as_bytes().to_vec(),
+            spec: Some((spec.id, sub)),
+        };
+    }
+    // Past maxmemory, commands that may grow memory are refused (Redis checks after auth and
+    // before running). Cheap when under the limit: two relaxed loads (docs/design/memory.md).
+    if memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
+        return Plan::Reject {
+            msg: errors::OOM.as_bytes().to_vec(),
             spec: Some((spec.id, sub)),
         };
     }

@@ -84,12 +84,20 @@ pub const UNSUPPORTED_OPTION_PREFIX: &str = "ERR Unsupported option ";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
+/// A DENYOOM command while used memory is above `maxmemory` (Redis's `shared.oomerr`).
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
 // Server family (SWAPDB, SHUTDOWN, DEBUG).
 pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
 pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
 pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
 /// What Redis answers when SHUTDOWN cannot save (and FORCE was not given).
 pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+/// DEBUG POPULATE's count or size that is not a non-negative integer
+/// (`getPositiveLongFromObjectOrReply`).
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// DEBUG POPULATE asking for more keys than the table could ever be sized for.
+pub const POPULATE_OOM: &str = "ERR OOM in dictTryExpand";
 
 /// DEBUG's (and other hand-dispatched containers') error for an unknown subcommand or a wrong
 /// argument count: "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP."

@@ -280,6 +280,36 @@ impl DbSlice {
     }
 }
 
+/// Memory accounting (MEMORY USAGE, MEMORY STATS, INFO memory). What a table slot costs depends
+/// on the table behind the slice: these change with it, in this one place.
+impl DbSlice {
+    /// Bytes one entry occupies inside the table itself, apart from the key's and the value's heap
+    /// blocks: the slot (the key's handle and the `Entry`) plus one control byte of metadata.
+    pub const SLOT_BYTES: usize =
+        std::mem::size_of::<Box<[u8]>>() + std::mem::size_of::<Entry>() + 1;
+
+    /// Bytes attributable to one entry (MEMORY USAGE): the key's heap block and the value's, each
+    /// at the size mimalloc really gives such a request (`darter_alloc::good_size`, its size
+    /// class), plus `SLOT_BYTES`. Inline integers own no heap block.
+    pub fn entry_bytes(key: &[u8], e: &Entry) -> usize {
+        darter_alloc::good_size(key.len())
+            + darter_alloc::good_size(e.value.heap_bytes())
+            + Self::SLOT_BYTES
+    }
+
+    /// Looks a key up the way Redis's `dictFind` does: no expiry check, no access stamp (MEMORY
+    /// USAGE reports a logically expired key until it is reclaimed, as Redis does).
+    pub fn get_including_expired(&self, key: &[u8]) -> Option<&Entry> {
+        self.table.get(key)
+    }
+
+    /// The table's own bytes for its entries (`len * SLOT_BYTES`): MEMORY STATS's
+    /// `overhead.hashtable.main`. Slack the table keeps for growth is not included.
+    pub fn table_overhead_bytes(&self) -> usize {
+        self.len() * Self::SLOT_BYTES
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

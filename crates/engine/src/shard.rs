@@ -123,6 +123,18 @@ impl Shard {
     }
 }
 
+impl Shard {
+    /// Bytes this shard's thread has allocated minus what it freed (the counting allocator's
+    /// per-thread counter; 0 when it is not the global allocator). A `&mut Shard` exists only on
+    /// the owning thread, so this is always that thread's count: the shard's data plus whatever
+    /// else the thread holds (its connections' buffers), give or take blocks that crossed threads
+    /// (a hop's closure is allocated by its sender and freed here), which make per-thread counts
+    /// drift while their sum over threads stays exact.
+    pub fn used_memory(&self) -> i64 {
+        darter_alloc::thread_allocated()
+    }
+}
+
 thread_local! {
     static LOCAL_SHARD: RefCell<Option<Box<Shard>>> = const { RefCell::new(None) };
     static LOCAL_SHARD_ID: Cell<Option<ShardId>> = const { Cell::new(None) };

@@ -64,6 +64,11 @@ pub struct Flags {
           value_parser = clap::builder::PossibleValuesParser::new(LOG_LEVELS))]
     pub log_level: String,
 
+    /// Memory limit, a Redis size (`1gb`, `512mb`, bytes); 0 = none. Past it, commands that may
+    /// grow memory get Redis's OOM error (config file: `maxmemory`).
+    #[arg(long)]
+    pub maxmemory: Option<String>,
+
     /// Redis-style config file (`key value` lines, `#` comments). Flags override it.
     #[arg(value_name = "CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
@@ -348,6 +353,19 @@ fn hex(b: u8) -> u8 {
 // Merge.
 // ---------------------------------------------------------------------------------------------------
 
+/// `extra` with `name` set to a flag's value when the flag was typed (it beats the file's line).
+fn with_flag(
+    mut extra: Vec<(String, String)>,
+    name: &str,
+    flag: Option<&String>,
+) -> Vec<(String, String)> {
+    if let Some(v) = flag {
+        extra.retain(|(n, _)| n != name);
+        extra.push((name.to_string(), v.clone()));
+    }
+    extra
+}
+
 fn merge(flags: &Flags, matches: &ArgMatches, file: FileSettings) -> Result<Loaded, String> {
     let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     // The flag if typed on the command line, else the file's value, else the flag's default.
@@ -403,7 +421,7 @@ fn merge(flags: &Flags, matches: &ArgMatches, file: FileSettings) -> Result<Load
         loglevel,
         proactor_threads,
         num_shards,
-        extra: file.extra,
+        extra: with_flag(file.extra, "maxmemory", flags.maxmemory.as_ref()),
     };
     Ok(Loaded { init, log_level })
 }
@@ -646,6 +664,26 @@ mod tests {
         assert_eq!(
             (l.init.loglevel.as_str(), l.log_level.as_str()),
             ("warning", "error")
+        );
+    }
+
+    #[test]
+    fn maxmemory_flag_and_file() {
+        let l = load_from_args(args(&["--maxmemory", "512mb"])).unwrap();
+        assert_eq!(ConfigStore::new(l.init).unwrap().maxmemory(), 512 << 20);
+        let f = TempConf::new("maxmemory 1gb\nmaxmemory-policy noeviction\n");
+        let l = load_from_args(args(&[&f.path()])).unwrap();
+        assert_eq!(ConfigStore::new(l.init).unwrap().maxmemory(), 1 << 30);
+        // The flag beats the file.
+        let l = load_from_args(args(&[&f.path(), "--maxmemory", "1kb"])).unwrap();
+        assert_eq!(ConfigStore::new(l.init).unwrap().maxmemory(), 1024);
+        let e = load_from_args(args(&["--maxmemory", "lots"])).unwrap_err();
+        assert!(e.contains("argument must be a memory value"), "{e}");
+        let f = TempConf::new("maxmemory-policy allkeys-lru\n");
+        let e = load_from_args(args(&[&f.path()])).unwrap_err();
+        assert!(
+            e.contains("argument(s) must be one of the following: noeviction"),
+            "{e}"
         );
     }
 

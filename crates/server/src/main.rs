@@ -1,9 +1,8 @@
 //! The `darter` binary: parse flags and config file, start the server, wait for SHUTDOWN.
 
-use mimalloc::MiMalloc;
-
+/// mimalloc, counting each thread's usable bytes: INFO memory, MEMORY and maxmemory read it.
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
+static GLOBAL: darter_alloc::CountingMiMalloc = darter_alloc::CountingMiMalloc;
 
 fn main() {
     let loaded = match darter_server::cli::load_from_args(std::env::args()) {

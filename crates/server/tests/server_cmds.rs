@@ -579,7 +579,7 @@ fn debug_object_sleep_and_active_expire() {
     assert!(line.ends_with(" lru_seconds_idle:0\r\n"), "{line}");
     assert_eq!(c.cmd(&["DEBUG", "OBJECT", "nope"]), "-ERR no such key\r\n");
     let help = c.cmd_frame(&["DEBUG", "HELP"]);
-    assert!(matches!(help, Frame::Array(ref l) if l.len() == 11));
+    assert!(matches!(help, Frame::Array(ref l) if l.len() == 16));
 
     // DEBUG SET-ACTIVE-EXPIRE reaches every shard.
     let engine = darter.server().engine.clone();

@@ -6,6 +6,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod memory;
 pub mod server;
 pub mod string;
 
@@ -16,5 +17,6 @@ pub static ALL: &[&[Cmd]] = &[
     string::COMMANDS,
     generic::COMMANDS,
     server::COMMANDS,
+    memory::COMMANDS,
     command::COMMANDS,
 ];

@@ -9,12 +9,14 @@
 //!
 //! Where darter differs from Redis 7.0 on purpose (each also noted at its code):
 //! - DEBUG is always enabled (Redis 7.0 refuses it unless `enable-debug-command` is set), and
-//!   only OBJECT, SLEEP, SET-ACTIVE-EXPIRE and HELP exist; DEBUG SLEEP pauses the calling
-//!   connection only (Redis stops the whole server), because an engine thread must never block.
+//!   only OBJECT, POPULATE, SLEEP, SET-ACTIVE-EXPIRE and HELP exist; DEBUG SLEEP pauses the
+//!   calling connection only (Redis stops the whole server), because an engine thread must never
+//!   block. DEBUG POPULATE refuses sizes above `proto-max-bulk-len` and counts no table could hold
+//!   (where Redis would try, and abort if the allocation failed).
 //! - darter has no persistence yet and no save points: SHUTDOWN exits without saving, and
 //!   SHUTDOWN SAVE fails the way Redis fails when it cannot save, unless FORCE is given.
-//! - INFO prints only fields darter can fill truthfully; `used_memory` is the resident set size
-//!   until darter accounts memory itself, and there is no Latencystats section yet.
+//! - INFO prints only fields darter can fill truthfully (docs/design/memory.md lists the memory
+//!   fields left out), and there is no Latencystats section yet.
 //! - FLUSHDB/FLUSHALL ASYNC free memory synchronously (the reply is the same).
 //!
 //! INFO and the sampler behind its `instantaneous_*` fields live in `server/info.rs`. Nothing here
@@ -237,6 +239,8 @@ fn cmd_config(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     Ok(()) => {
                         // Settings the engine applies itself.
                         c.engine().set_hz(c.server.config.hz());
+                        // A new maxmemory is judged against a fresh sample at once.
+                        crate::families::memory::sample();
                         c.out.ok()
                     }
                     Err(e) => c.out.error(&e),
@@ -266,6 +270,7 @@ async fn reset_stats(c: &Conn) {
     c.server.total_connections.store(0, Ordering::Relaxed);
     c.server.rejected_connections.store(0, Ordering::Relaxed);
     info::reset_metrics(c.engine());
+    crate::families::memory::reset_peak();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -277,6 +282,11 @@ const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -287,8 +297,8 @@ const DEBUG_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// DEBUG OBJECT|SLEEP|SET-ACTIVE-EXPIRE|HELP. DEBUG is a plain command in Redis's table (arity
-/// -2) that checks each subcommand's argument count itself.
+/// DEBUG OBJECT|POPULATE|SLEEP|SET-ACTIVE-EXPIRE|HELP. DEBUG is a plain command in Redis's table
+/// (arity -2) that checks each subcommand's argument count itself.
 fn cmd_debug(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
         let sub = args[1].to_ascii_lowercase();
@@ -300,6 +310,7 @@ fn cmd_debug(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                 }
             }
             (b"object", 3) => debug_object(c, args[2].clone()).await,
+            (b"populate", 3..=5) => debug_populate(c, &args).await,
             (b"sleep", 3) => {
                 if let Some(d) = sleep_duration(strtod_prefix(&args[2])) {
                     // Only this connection waits; the thread keeps serving everyone else.
@@ -354,6 +365,112 @@ pub fn op_debug_object(shard: &mut Shard, db: usize, key: &[u8]) -> Option<Strin
         shard.stats.keyspace_misses += 1;
     }
     line
+}
+
+/// What DEBUG POPULATE creates: `<prefix>:<n>` for n in 0..count, valued `value:<n>` (or that
+/// text cut or NUL-padded to `size` bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Populate {
+    pub count: u64,
+    pub prefix: Vec<u8>,
+    /// 0 = the natural `value:<n>`.
+    pub size: usize,
+}
+
+/// Parses DEBUG POPULATE count [prefix] [size] as Redis 7.0 does: count and size are strict
+/// non-negative integers (any failure is "must be positive"); count is checked, then whether a
+/// table of that many keys could be allocated, then size. The prefix is read as a C string (up
+/// to a NUL byte).
+fn parse_populate(args: &[Bytes], max_size: usize) -> Result<Populate, &'static str> {
+    let positive = |a: &[u8]| {
+        parse_i64(a)
+            .filter(|&v| v >= 0)
+            .ok_or(errors::MUST_BE_POSITIVE)
+    };
+    let count = positive(&args[2])? as u64;
+    // Redis first sizes its hash table for `count` entries (8 bytes a bucket) and gives up when
+    // that allocation cannot be made; darter refuses where the buckets alone would exceed RAM.
+    let buckets = count.checked_next_power_of_two().unwrap_or(u64::MAX);
+    if buckets.saturating_mul(8) > crate::families::memory::total_system_memory().max(1 << 30) {
+        return Err(errors::POPULATE_OOM);
+    }
+    let size = match args.get(4) {
+        Some(a) => positive(a)? as u64,
+        None => 0,
+    };
+    if size > max_size as u64 {
+        return Err(errors::STRING_TOO_LONG);
+    }
+    let prefix = match args.get(3) {
+        // Only the first 127 bytes of a name survive, so a longer prefix is all a name holds.
+        Some(p) => {
+            let p = crate::keyspec::c_str(p);
+            p[..p.len().min(POPULATE_NAME_MAX)].to_vec()
+        }
+        None => b"key".to_vec(),
+    };
+    Ok(Populate {
+        count,
+        prefix,
+        size: size as usize,
+    })
+}
+
+/// Redis formats names into a 128-byte buffer with `snprintf`: at most 127 bytes survive.
+const POPULATE_NAME_MAX: usize = 127;
+
+/// Shard side of DEBUG POPULATE: walks the whole index range and creates the keys this shard
+/// owns that do not exist yet (an existing key, even of another type, is left alone; an expired
+/// one is replaced). Every shard walks the range in parallel; formatting and hashing a name is
+/// all a shard spends on the names it does not own, and no key crosses threads. Returns how many
+/// keys it created.
+pub fn op_populate(shard: &mut Shard, shards: usize, db: usize, p: &Populate) -> u64 {
+    let now = shard.now_ms();
+    let me = shard.id;
+    let mut key = Vec::with_capacity(POPULATE_NAME_MAX + 1);
+    let mut val = Vec::with_capacity(32);
+    let mut created = 0;
+    for n in 0..p.count {
+        key.clear();
+        key.extend_from_slice(&p.prefix);
+        key.push(b':');
+        let mut buf = [0u8; 20];
+        key.extend_from_slice(format_i64(n as i64, &mut buf));
+        key.truncate(POPULATE_NAME_MAX);
+        if darter_engine::shard_of(&key, shards) != me {
+            continue;
+        }
+        let slice = &mut shard.dbs[db];
+        if slice.contains(&key, now) {
+            continue;
+        }
+        val.clear();
+        val.extend_from_slice(b"value:");
+        val.extend_from_slice(format_i64(n as i64, &mut buf));
+        if p.size != 0 {
+            // Redis copies min(size, len) bytes into a zeroed buffer of `size` bytes.
+            val.resize(p.size, 0);
+        }
+        slice.set(&key, Entry::new(Value::Str(StrValue::embstr_or_raw(&val))));
+        created += 1;
+    }
+    created
+}
+
+/// DEBUG POPULATE count [prefix] [size]: one global transaction (like FLUSHALL) so the keys
+/// appear at once for every other client, with every shard populating its part in parallel.
+async fn debug_populate(c: &mut Conn, args: &[Bytes]) {
+    let p = match parse_populate(args, c.server.config.proto_max_bulk_len()) {
+        Ok(p) => p,
+        Err(e) => return c.out.error(e),
+    };
+    let db = c.state.db;
+    let shards = c.engine().num_shards();
+    let p = Arc::new(p);
+    match global_hop(c.engine(), move |s| op_populate(s, shards, db, &p)).await {
+        Ok(_) => c.out.ok(),
+        Err(e) => panic_reply(c, &e),
+    }
 }
 
 /// Redis's `LRU_CLOCK_MAX`: the LRU clock is seconds modulo 2^24.
@@ -585,6 +702,120 @@ mod tests {
         put(&mut s, 3, b"d", b"4");
         op_flushall(&mut s);
         assert!(s.dbs.iter().all(|d| d.is_empty()));
+    }
+
+    fn bargs(a: &[&[u8]]) -> Vec<Bytes> {
+        a.iter().map(|s| Bytes::copy_from_slice(s)).collect()
+    }
+
+    #[test]
+    fn populate_arguments_follow_redis() {
+        let parse = |a: &[&[u8]]| parse_populate(&bargs(a), 512 << 20);
+        let d: &[u8] = b"DEBUG";
+        let pp: &[u8] = b"POPULATE";
+        assert_eq!(
+            parse(&[d, pp, b"3"]),
+            Ok(Populate {
+                count: 3,
+                prefix: b"key".to_vec(),
+                size: 0
+            })
+        );
+        assert_eq!(
+            parse(&[d, pp, b"3", b"p\0x", b"10"]),
+            Ok(Populate {
+                count: 3,
+                prefix: b"p".to_vec(),
+                size: 10
+            })
+        );
+        for bad in [&b"-1"[..], b"x", b"+5", b"05", b"1.5", b""] {
+            assert_eq!(parse(&[d, pp, bad]), Err(errors::MUST_BE_POSITIVE));
+            assert_eq!(
+                parse(&[d, pp, b"1", b"p", bad]),
+                Err(errors::MUST_BE_POSITIVE)
+            );
+        }
+        assert_eq!(
+            parse(&[d, pp, b"9223372036854775807"]),
+            Err(errors::POPULATE_OOM)
+        );
+        assert_eq!(
+            parse(&[d, pp, b"9223372036854775807", b"p", b"x"]),
+            Err(errors::POPULATE_OOM)
+        );
+        assert_eq!(
+            parse(&[d, pp, b"1", b"p", b"600000000"]),
+            Err(errors::STRING_TOO_LONG)
+        );
+    }
+
+    #[test]
+    fn populate_creates_owned_missing_keys_only() {
+        let shards = 3;
+        let mut all: Vec<Shard> = (0..shards)
+            .map(|i| Shard::new(i, 4, Arc::new(Clock::manual())))
+            .collect();
+        let target = darter_engine::shard_of(b"p:1", shards);
+        put(&mut all[target], 0, b"p:1", b"mine");
+        let p = Populate {
+            count: 10,
+            prefix: b"p".to_vec(),
+            size: 0,
+        };
+        let made: u64 = all.iter_mut().map(|s| op_populate(s, shards, 0, &p)).sum();
+        assert_eq!(made, 9);
+        assert_eq!(all.iter().map(|s| s.dbs[0].len()).sum::<usize>(), 10);
+        let get = |all: &mut [Shard], k: &[u8]| {
+            let s = darter_engine::shard_of(k, shards);
+            all[s].dbs[0]
+                .peek(k, 0)
+                .map(|e| e.value.as_str().unwrap().to_vec())
+        };
+        assert_eq!(get(&mut all, b"p:1"), Some(b"mine".to_vec()));
+        assert_eq!(get(&mut all, b"p:7"), Some(b"value:7".to_vec()));
+        // Size: cut, or padded with NULs; embstr up to 44 bytes, raw beyond (as Redis).
+        let p = Populate {
+            count: 2,
+            prefix: b"s".to_vec(),
+            size: 3,
+        };
+        all.iter_mut().for_each(|s| {
+            op_populate(s, shards, 1, &p);
+        });
+        let s1 = darter_engine::shard_of(b"s:1", shards);
+        assert_eq!(
+            all[s1].dbs[1]
+                .peek(b"s:1", 0)
+                .unwrap()
+                .value
+                .as_str()
+                .unwrap()
+                .to_vec(),
+            b"val"
+        );
+        let p = Populate {
+            count: 2,
+            prefix: b"b".to_vec(),
+            size: 45,
+        };
+        all.iter_mut().for_each(|s| {
+            op_populate(s, shards, 2, &p);
+        });
+        let b1 = darter_engine::shard_of(b"b:1", shards);
+        let e = all[b1].dbs[2].peek(b"b:1", 0).unwrap();
+        let mut want = b"value:1".to_vec();
+        want.resize(45, 0);
+        assert_eq!(e.value.as_str().unwrap().to_vec(), want);
+        assert_eq!(e.value.encoding(), "raw");
+        // Names are cut to 127 bytes like Redis's snprintf: a long prefix collapses every key.
+        let p = Populate {
+            count: 5,
+            prefix: vec![b'x'; 130],
+            size: 0,
+        };
+        let made: u64 = all.iter_mut().map(|s| op_populate(s, shards, 3, &p)).sum();
+        assert_eq!(made, 1);
     }
 
     #[test]

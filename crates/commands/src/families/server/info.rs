@@ -5,14 +5,17 @@
 //!
 //! Only fields darter can fill truthfully are printed. Counters of subsystems darter does not
 //! have yet (replication, eviction, pub/sub, forks, client tracking) are printed as the zeros
-//! they truly are; fields that need accounting darter does not do yet (memory overhead and
-//! dataset, allocator statistics, `rdb_changes_since_last_save`, per-command latency
-//! percentiles) are left out rather than guessed. It reads shard data only inside hops.
+//! they truly are; fields that need accounting darter does not do yet (allocator resident
+//! pages, Lua memory, `rdb_changes_since_last_save`, per-command latency percentiles) are left
+//! out rather than guessed. The memory figures come from `families::memory` (the counting
+//! allocator; docs/design/memory.md), and the sampler below also samples used memory for its
+//! peak and for the maxmemory check. It reads shard data only inside hops.
 
 use super::{DARTER_VERSION, LRU_CLOCK_MAX};
 use crate::clients;
 use crate::context::Conn;
 use crate::families::connection::REDIS_VERSION;
+use crate::families::memory::{self, MemoryReport};
 use crate::registry::{registry, LocalBoxFuture};
 use crate::stats::{self, CmdStat, ThreadStats};
 use bytes::Bytes;
@@ -127,6 +130,7 @@ struct Gathered {
     max_input_buffer: usize,
     max_output_buffer: usize,
     shards: Vec<ShardInfo>,
+    memory: MemoryReport,
 }
 
 /// INFO [section ...]: a bulk string in RESP2, a verbatim string (`txt`) in RESP3.
@@ -167,6 +171,9 @@ pub(super) fn cmd_info(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         if sections.has("stats") || sections.has("keyspace") {
             g.shards = c.engine().on_all_shards(shard_info).await;
         }
+        if sections.has("memory") {
+            g.memory = memory::gather(c).await;
+        }
         let text = format_info(c, &sections, &g);
         c.out.verbatim("txt", text.as_bytes());
     })
@@ -199,7 +206,7 @@ fn format_info(c: &Conn, sections: &Sections, g: &Gathered) -> String {
     }
     if sections.has("memory") {
         begin(&mut s, "Memory");
-        memory_section(&mut s);
+        memory_section(&mut s, c, &g.memory);
     }
     if sections.has("persistence") {
         begin(&mut s, "Persistence");
@@ -368,72 +375,70 @@ fn bytes_to_human(n: u64) -> String {
     format!("{n}B")
 }
 
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
+/// Memory, in Redis 7.0's order. `used_memory` is the counting allocator's exact sum of usable
+/// bytes (the resident set size when the counting allocator is not the process's), and
+/// `used_memory_peak` its largest sample. Left out, because darter cannot fill them truthfully:
+/// `allocator_resident` and what derives from it (`allocator_rss_*`, `rss_overhead_*`: mimalloc
+/// does not know which of its pages are resident), and the Lua/functions/scripts fields (no
+/// scripting yet). Subsystems darter lacks (replication, cluster bus, AOF, defrag, lazy free)
+/// show their true zeros. `darter_shard_used_memory` (darter's own) lists each shard thread's
+/// allocator counter.
+fn memory_section(s: &mut String, c: &Conn, r: &MemoryReport) {
+    let cfg = &c.server.config;
+    let total = memory::total_system_memory();
+    field!(s, "used_memory", r.used);
+    field!(s, "used_memory_human", bytes_to_human(r.used));
+    field!(s, "used_memory_rss", r.rss);
+    field!(s, "used_memory_rss_human", bytes_to_human(r.rss));
+    field!(s, "used_memory_peak", r.peak);
+    field!(s, "used_memory_peak_human", bytes_to_human(r.peak));
+    field!(s, "used_memory_peak_perc", format!("{:.2}%", r.peak_perc()));
+    field!(s, "used_memory_overhead", r.overhead());
+    field!(s, "used_memory_startup", r.startup);
+    field!(s, "used_memory_dataset", r.dataset());
+    field!(
+        s,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", r.dataset_perc())
+    );
+    let active = r.allocator_active.filter(|_| r.counting);
+    if let Some(active) = active {
+        field!(s, "allocator_allocated", r.used);
+        field!(s, "allocator_active", active);
     }
-}
-
-/// Resident set size in bytes (`/proc/self/statm`), 0 where unavailable.
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * page_size())
-}
-
-/// Peak resident set size in bytes (`VmHWM` in `/proc/self/status`), 0 where unavailable.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|t| {
-            let line = t.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Redis computes `total_system_memory` the same way.
-fn total_system_memory() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
-    if pages > 0 {
-        pages as u64 * page_size()
-    } else {
-        0
-    }
-}
-
-/// Memory: darter does not account its own allocations yet, so `used_memory` is the resident
-/// set size (and its peak the peak RSS). Fields that need real accounting (overhead, dataset,
-/// fragmentation, allocator stats) are left out rather than guessed.
-fn memory_section(s: &mut String) {
-    let rss = rss_bytes();
-    let peak = peak_rss_bytes().max(rss);
-    let total = total_system_memory();
-    field!(s, "used_memory", rss);
-    field!(s, "used_memory_human", bytes_to_human(rss));
-    field!(s, "used_memory_rss", rss);
-    field!(s, "used_memory_rss_human", bytes_to_human(rss));
-    field!(s, "used_memory_peak", peak);
-    field!(s, "used_memory_peak_human", bytes_to_human(peak));
-    let perc = if peak > 0 {
-        rss as f64 * 100.0 / peak as f64
-    } else {
-        0.0
-    };
-    field!(s, "used_memory_peak_perc", format!("{perc:.2}%"));
     field!(s, "total_system_memory", total);
     field!(s, "total_system_memory_human", bytes_to_human(total));
-    // No maxmemory limit exists yet: 0 is "no limit", and writes are never evicted.
-    field!(s, "maxmemory", 0);
-    field!(s, "maxmemory_human", bytes_to_human(0));
-    field!(s, "maxmemory_policy", "noeviction");
+    field!(s, "maxmemory", cfg.maxmemory());
+    field!(s, "maxmemory_human", bytes_to_human(cfg.maxmemory()));
+    field!(s, "maxmemory_policy", cfg.maxmemory_policy());
+    if let Some(active) = active {
+        field!(
+            s,
+            "allocator_frag_ratio",
+            format!("{:.2}", active as f32 / r.used.max(1) as f32)
+        );
+        field!(s, "allocator_frag_bytes", active.saturating_sub(r.used));
+    }
+    field!(
+        s,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", r.frag_ratio())
+    );
+    field!(s, "mem_fragmentation_bytes", r.frag_bytes());
+    // Nothing is excluded from the maxmemory comparison (Redis excludes replica and AOF buffers).
+    field!(s, "mem_not_counted_for_evict", 0);
+    field!(s, "mem_replication_backlog", 0);
+    field!(s, "mem_total_replication_buffers", 0);
+    field!(s, "mem_clients_slaves", 0);
+    field!(s, "mem_clients_normal", r.clients_normal);
+    field!(s, "mem_cluster_links", 0);
+    field!(s, "mem_aof_buffer", 0);
+    field!(s, "mem_allocator", memory::allocator_name());
+    field!(s, "active_defrag_running", 0);
     field!(s, "lazyfree_pending_objects", 0);
+    field!(s, "lazyfreed_objects", 0);
+    let shards: Vec<String> = r.shard_used.iter().map(i64::to_string).collect();
+    field!(s, "darter_shard_used_memory", shards.join(","));
 }
 
 /// Persistence: darter neither saves nor loads yet. `rdb_last_save_time` is the start-up time, as
@@ -733,8 +738,9 @@ fn with_metrics<R>(engine: &Arc<Engine>, f: impl FnOnce(&mut InstMetrics) -> R) 
 }
 
 /// Starts `engine`'s metrics sampler unless it runs already: a task on the calling engine thread
-/// that every 100 ms sums the per-thread command and network counters (one hop per thread) and
-/// stops with the engine. INFO starts it on first use; a server may start it at start-up so the
+/// that every 100 ms sums the per-thread command and network counters (one hop per thread),
+/// samples used memory (`memory::sample`: the peak and the maxmemory check), and stops with the
+/// engine. The first call of the process also records the start-up memory. INFO starts it on first use; a server may start it at start-up so the
 /// first INFO already has a full window.
 pub fn ensure_metrics_sampler(engine: &Arc<Engine>) {
     {
@@ -751,6 +757,7 @@ pub fn ensure_metrics_sampler(engine: &Arc<Engine>) {
             metrics: InstMetrics::default(),
         });
     }
+    memory::record_startup();
     let weak = Arc::downgrade(engine);
     tokio::task::spawn_local(async move {
         let mut tick = tokio::time::interval(INST_PERIOD);
@@ -761,6 +768,7 @@ pub fn ensure_metrics_sampler(engine: &Arc<Engine>) {
             if engine.is_stopping() {
                 return;
             }
+            memory::sample();
             let per_thread = engine
                 .on_all_threads(|_| {
                     stats::with(|s| [s.total_commands, s.net_input_bytes, s.net_output_bytes])
