@@ -7,7 +7,8 @@
 
 use crate::clock::Clock;
 use crate::engine::Engine;
-use darter_collections::{hash_key, Table, Value};
+use darter_collections::dash::DashTable;
+use darter_collections::{hash_key, Value};
 use std::sync::Arc;
 
 /// A stored value with its absolute expiry deadline (ms since the epoch, 0 = none) and the time
@@ -73,7 +74,7 @@ pub struct SliceStats {
 
 #[derive(Default)]
 pub struct DbSlice {
-    table: Table<Entry>,
+    table: DashTable<Entry>,
     /// Keys that carry a deadline (INFO keyspace `expires=`).
     with_ttl: usize,
     pub stats: SliceStats,
@@ -215,7 +216,7 @@ impl DbSlice {
         self.expire_cursor = 0;
     }
 
-    /// One stateless scan step (see `Table::scan`); skips expired keys.
+    /// One stateless scan step (see `DashTable::scan`); skips expired keys.
     pub fn scan(
         &self,
         cursor: u64,
@@ -284,7 +285,9 @@ impl DbSlice {
 /// on the table behind the slice: these change with it, in this one place.
 impl DbSlice {
     /// Bytes one entry occupies inside the table itself, apart from the key's and the value's heap
-    /// blocks: the slot (the key's handle and the `Entry`) plus one control byte of metadata.
+    /// blocks: the Dash slot (the key's handle and the `Entry`) plus its one-byte fingerprint
+    /// (bucket bitmaps and versions add about one more byte per slot, counted in
+    /// `table_overhead_bytes` through the capacity).
     pub const SLOT_BYTES: usize =
         std::mem::size_of::<Box<[u8]>>() + std::mem::size_of::<Entry>() + 1;
 
@@ -303,10 +306,10 @@ impl DbSlice {
         self.table.get(key)
     }
 
-    /// The table's own bytes for its entries (`len * SLOT_BYTES`): MEMORY STATS's
-    /// `overhead.hashtable.main`. Slack the table keeps for growth is not included.
+    /// The table's own bytes (MEMORY STATS's `overhead.hashtable.main`): every slot of every
+    /// segment, used or free, at `SLOT_BYTES`, as Redis counts its whole bucket array.
     pub fn table_overhead_bytes(&self) -> usize {
-        self.len() * Self::SLOT_BYTES
+        self.table.capacity() * Self::SLOT_BYTES
     }
 }
 

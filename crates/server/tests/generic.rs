@@ -414,7 +414,9 @@ fn scan_walks_every_shard_with_filters() {
     let set: HashSet<&String> = keys.iter().collect();
     assert_eq!(set.len(), 550);
     assert_eq!(keys.len(), 550, "no duplicates without concurrent growth");
-    assert!(calls >= 55, "COUNT 10 by default ({calls} calls)");
+    // COUNT (default 10) is a hint: the table returns whole buckets, so a call may return a few
+    // more keys than asked, never the whole keyspace at once.
+    assert!(calls >= 40, "COUNT 10 by default ({calls} calls)");
     let (keys, calls) = scan_all(&mut c, &["MATCH", "other:*", "COUNT", "100"]);
     assert_eq!(keys.len(), 50);
     assert!(keys.iter().all(|k| k.starts_with("other:")));

@@ -24,7 +24,7 @@ use crate::errors;
 use crate::multi::{panic_reply, run_each, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
-use darter_collections::table::{POS_BITS, POS_END};
+use darter_collections::dash::{DASH_SCAN_BITS as POS_BITS, DASH_SCAN_END as POS_END};
 use darter_collections::{StrValue, Value};
 use darter_engine::keys::shard_of;
 use darter_engine::tx::HopFn;
