@@ -9,7 +9,7 @@
 //! shards: values are opaque `V`, and "dead" items are whatever the caller's predicate says.
 //!
 //! ```text
-//!  hash (64 bits, crate::table::hash_key)
+//!  hash (64 bits, crate::hash::hash_key)
 //!  +-- global_depth bits --+---------------------+------- 32 bits --------+-- 8 bits --+
 //!  | directory index       |        unused       | home bucket (x56 >> 32)| fingerprint|
 //!  +-----------------------+---------------------+------------------------+------------+
@@ -49,7 +49,7 @@
 
 mod segment;
 
-use crate::table::hash_key;
+use crate::hash::hash_key;
 use segment::{Bits, Segment, Slot, BUCKETS, REGULAR, SEGMENT_SLOTS};
 
 /// Bits of a scan cursor: the engine keeps the shard index above them.

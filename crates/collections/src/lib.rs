@@ -4,9 +4,10 @@
 //! single-threaded data structure that the engine owns per shard.
 
 pub mod dash;
+pub mod hash;
 pub mod num;
-pub mod table;
 pub mod value;
 
-pub use table::{hash_key, Table};
+pub use dash::DashTable;
+pub use hash::hash_key;
 pub use value::{StrValue, Value};

@@ -9,7 +9,7 @@
 //! borrowed, moved out or dropped only while its busy bit is set, and its busy bit is cleared in
 //! the same step that moves the item out, so an item can never be dropped twice.
 
-use crate::table::hash_key;
+use crate::hash::hash_key;
 use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
 use std::mem::MaybeUninit;
 
