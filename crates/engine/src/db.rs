@@ -82,6 +82,9 @@ pub struct DbSlice {
     /// The latest time (whole seconds) any call told this slice; stamps entries stored by `set`,
     /// which is not given the time.
     clock_s: u32,
+    /// The latest time (ms) any call told this slice: what `set` uses to recognise expired items
+    /// when a full segment garbage-collects before splitting.
+    now_ms: u64,
     /// The engine's clock, when the slice was made on an engine thread. `set` reads it instead of
     /// `clock_s` when that may be far behind: a manual clock jumps, and nothing observed yet.
     clock: Option<Arc<Clock>>,
@@ -156,6 +159,7 @@ impl DbSlice {
     #[inline]
     pub fn observe(&mut self, now_ms: u64) {
         self.clock_s = secs(now_ms);
+        self.now_ms = now_ms;
     }
 
     /// Inserts or replaces `key` with `entry` (its deadline included). An entry never stamped
@@ -168,7 +172,24 @@ impl DbSlice {
             };
         }
         let ttl = entry.expire_at != 0;
-        let old = self.table.insert(key, entry);
+        // A full segment first reclaims expired items in the buckets it probes, then splits
+        // (Dash's insertion-time GC): expired keys nobody reads cost no growth.
+        let now = match &self.clock {
+            Some(c) if self.now_ms == 0 || c.is_manual() => c.now_ms(),
+            _ => self.now_ms,
+        };
+        let mut reclaimed = 0usize;
+        let old = self.table.insert_with_gc(
+            hash_key(key),
+            key,
+            entry,
+            |_, e| now != 0 && e.is_expired(now),
+            |_, _| reclaimed += 1,
+        );
+        if reclaimed > 0 {
+            self.with_ttl -= reclaimed;
+            self.stats.expired_keys += reclaimed as u64;
+        }
         if ttl {
             self.with_ttl += 1;
         }
@@ -355,5 +376,26 @@ mod tests {
         let mut with_ttl = entry(b"v");
         with_ttl.expire_at = T0 + 5;
         assert_ne!(stored, with_ttl);
+    }
+
+    #[test]
+    fn a_full_segment_reclaims_expired_keys_before_splitting() {
+        let mut db = DbSlice::new();
+        db.observe(T0);
+        for i in 0..3_000 {
+            let mut e = entry(b"v");
+            e.expire_at = T0 + 10;
+            db.set(format!("old:{i}").as_bytes(), e);
+        }
+        assert_eq!(db.expires_count(), 3_000);
+        // Later, without anyone reading the old keys, new keys fill the segments.
+        db.observe(T0 + 1_000);
+        for i in 0..3_000 {
+            db.set(format!("new:{i}").as_bytes(), entry(b"v"));
+        }
+        let reclaimed = db.stats.expired_keys as usize;
+        assert!(reclaimed > 0, "full segments collected expired items");
+        assert_eq!(db.expires_count(), 3_000 - reclaimed);
+        assert_eq!(db.len(), 6_000 - reclaimed);
     }
 }
