@@ -25,6 +25,9 @@ pub struct Server {
     pub run_id: String,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicU64,
+    /// Notified (to every waiter) whenever a connection has closed and `connected_clients`
+    /// dropped; lets tests and tooling await a disconnect instead of polling.
+    pub client_closed: Notify,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
     /// Set by SHUTDOWN; the listener watches `shutdown_notify`.
@@ -46,6 +49,7 @@ impl Server {
             run_id: make_run_id(),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicU64::new(0),
+            client_closed: Notify::new(),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),

@@ -48,7 +48,8 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
     // Drop the kill hook and with it the last reference to the socket.
     info.closer.borrow_mut().take();
     clients::unregister(id);
-    server.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    server.connected_clients.fetch_sub(1, Ordering::SeqCst);
+    server.client_closed.notify_waiters();
 }
 
 async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {

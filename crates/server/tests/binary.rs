@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darter");
 /// Generous bounds for a debug build on a busy machine; they only limit how long a broken binary
@@ -51,6 +51,8 @@ impl Drop for TempDir {
 struct Darter {
     child: Child,
     addr: SocketAddr,
+    /// Signalled when the child's stdout reaches EOF, i.e. when the process has exited.
+    exited: mpsc::Receiver<()>,
 }
 
 impl Darter {
@@ -65,6 +67,7 @@ impl Darter {
             .expect("spawn darter");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        let (eof_tx, exited) = mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
@@ -77,6 +80,7 @@ impl Darter {
                 }
                 // Keep draining so the child never blocks on a full pipe.
             }
+            let _ = eof_tx.send(());
         });
         let addr = match rx.recv_timeout(START_WAIT) {
             Ok(a) => a,
@@ -89,7 +93,11 @@ impl Darter {
         let addr = addr
             .parse()
             .unwrap_or_else(|e| panic!("bad address {addr:?}: {e}"));
-        Darter { child, addr }
+        Darter {
+            child,
+            addr,
+            exited,
+        }
     }
 
     fn client(&self) -> RawClient {
@@ -104,7 +112,8 @@ impl Darter {
         if let Some(r) = c.try_read_reply_raw() {
             panic!("SHUTDOWN NOSAVE replied {:?}", String::from_utf8_lossy(&r));
         }
-        wait_exit(&mut self.child, EXIT_WAIT).expect("darter did not exit after SHUTDOWN")
+        wait_exit(&mut self.child, &self.exited, EXIT_WAIT)
+            .expect("darter did not exit after SHUTDOWN")
     }
 }
 
@@ -117,18 +126,15 @@ impl Drop for Darter {
     }
 }
 
-/// Polls the child until it exits or `limit` passes.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            return Some(st);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Waits (bounded) for the child to exit: `exited` fires when its stdout closes, which darter
+/// only does by exiting; then the exit status is collected.
+fn wait_exit(
+    child: &mut Child,
+    exited: &mpsc::Receiver<()>,
+    limit: Duration,
+) -> Option<ExitStatus> {
+    exited.recv_timeout(limit).ok()?;
+    child.wait().ok()
 }
 
 /// Runs `darter <args>` to completion (bounded): (status, stdout, stderr).
@@ -140,25 +146,24 @@ fn run_to_exit(args: &[&str]) -> (ExitStatus, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn darter");
+    // Each reader sends its stream's text at EOF, which comes when the process exits.
     let drain = |mut r: Box<dyn Read + Send>| {
+        let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut s = String::new();
             let _ = r.read_to_string(&mut s);
-            s
-        })
+            let _ = tx.send(s);
+        });
+        rx
     };
     let out = drain(Box::new(child.stdout.take().expect("stdout")));
     let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let Some(status) = wait_exit(&mut child, EXIT_WAIT) else {
+    let (Ok(out), Ok(err)) = (out.recv_timeout(EXIT_WAIT), err.recv_timeout(EXIT_WAIT)) else {
         let _ = child.kill();
         let _ = child.wait();
         panic!("darter {args:?} did not exit");
     };
-    (
-        status,
-        out.join().expect("stdout reader"),
-        err.join().expect("stderr reader"),
-    )
+    (child.wait().expect("exit status"), out, err)
 }
 
 /// A flag's entry in clap's help: its line and the description lines up to the next flag.

@@ -12,7 +12,7 @@ use darter_testkit::client::encode_request;
 use darter_testkit::{RawClient, TestOptions, TestServer};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a test waits for the server to close a connection it must close.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
@@ -52,16 +52,6 @@ fn assert_closed(c: &mut RawClient) {
 fn assert_reply_then_closed(c: &mut RawClient, want: &[u8]) {
     assert_eq!(s(&c.read_reply_raw()), s(want));
     assert_closed(c);
-}
-
-/// Polls `cond` until it holds or `limit` passes (for effects that need real time or happen on
-/// another thread after the client already saw its reply).
-fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn config_set(c: &mut RawClient, name: &str, value: &str) {
@@ -301,9 +291,10 @@ fn a_client_that_disconnects_mid_reply_does_not_hurt_the_server() {
         let _ = writer.join();
         drop(c);
         ping(&mut bystander);
-        eventually(CLOSE_WAIT, "the server to drop the connection", || {
-            connected(&ts) == baseline
-        });
+        assert!(
+            ts.wait_connected_clients(baseline, CLOSE_WAIT),
+            "the server never dropped the connection"
+        );
     }
     ping(&mut ts.client());
 }
@@ -326,22 +317,13 @@ fn maxclients_refuses_the_extra_client_until_one_leaves() {
     assert_reply_then_closed(&mut c, b"-ERR max number of clients reached\r\n");
     ping(&mut a);
     drop(a);
-    // The server notices the close asynchronously: retry until a new client gets in.
-    let deadline = Instant::now() + CLOSE_WAIT;
-    loop {
-        let mut c = ts.client();
-        c.send_raw(b"PING\r\n");
-        match c.try_read_reply_raw() {
-            Some(r) if r == PONG => break,
-            Some(r) => assert_eq!(s(&r), "-ERR max number of clients reached\r\n"),
-            None => panic!("closed without a reply"),
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no slot freed after a client left"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // The server notices the close asynchronously: await it, then a new client gets in.
+    assert!(
+        ts.wait_connected_clients(1, CLOSE_WAIT),
+        "no slot freed after a client left"
+    );
+    let mut c = ts.client();
+    ping(&mut c);
     ping(&mut b);
 }
 

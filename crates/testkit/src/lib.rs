@@ -89,6 +89,36 @@ impl TestServer {
         self.running.server.engine.clock.advance_ms(ms);
     }
 
+    /// Waits (bounded by `limit`) until exactly `n` clients are connected, woken by the server's
+    /// disconnect notification rather than by polling. False if `limit` passed first.
+    pub fn wait_connected_clients(&self, n: u64, limit: std::time::Duration) -> bool {
+        let server = self.running.server.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let wait = async {
+                loop {
+                    // Register before checking, so a close between the check and the await
+                    // still wakes us.
+                    let closed = server.client_closed.notified();
+                    tokio::pin!(closed);
+                    closed.as_mut().enable();
+                    if server
+                        .connected_clients
+                        .load(std::sync::atomic::Ordering::SeqCst)
+                        == n
+                    {
+                        return;
+                    }
+                    closed.await;
+                }
+            };
+            tokio::time::timeout(limit, wait).await.is_ok()
+        })
+    }
+
     pub fn server(&self) -> &std::sync::Arc<darter_commands::Server> {
         &self.running.server
     }
