@@ -26,6 +26,7 @@ pub mod parse;
 pub mod write;
 
 pub use frame::{decode, encode, Frame};
+pub use inline::split_line;
 pub use num::string2ll;
 pub use parse::{Limits, ParseError, RequestParser};
 pub use write::{format_g17, Protocol, ReplyWriter};

@@ -38,74 +38,10 @@ impl std::fmt::Display for DiffReport {
     }
 }
 
-/// Splits a line into arguments with Redis's inline rules (double quotes with escapes, single
-/// quotes). Returns None for unbalanced quotes.
+/// Splits a line into arguments with Redis's inline rules (`sdssplitargs`: double quotes with
+/// escapes, single quotes). Returns None for unbalanced quotes.
 pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
-    let b = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        if b[i] == b'"' {
-            i += 1;
-            loop {
-                if i >= b.len() {
-                    return None;
-                }
-                match b[i] {
-                    b'\\' if i + 1 < b.len() => {
-                        i += 1;
-                        match b[i] {
-                            b'n' => cur.push(b'\n'),
-                            b'r' => cur.push(b'\r'),
-                            b't' => cur.push(b'\t'),
-                            b'0' => cur.push(0),
-                            b'x' if i + 2 < b.len() => {
-                                let h = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
-                                cur.push(u8::from_str_radix(h, 16).ok()?);
-                                i += 2;
-                            }
-                            c => cur.push(c),
-                        }
-                        i += 1;
-                    }
-                    b'"' => {
-                        i += 1;
-                        break;
-                    }
-                    c => {
-                        cur.push(c);
-                        i += 1;
-                    }
-                }
-            }
-        } else if b[i] == b'\'' {
-            i += 1;
-            loop {
-                if i >= b.len() {
-                    return None;
-                }
-                if b[i] == b'\'' {
-                    i += 1;
-                    break;
-                }
-                cur.push(b[i]);
-                i += 1;
-            }
-        } else {
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                cur.push(b[i]);
-                i += 1;
-            }
-        }
-        out.push(cur);
-    }
+    darter_resp::split_line(line.as_bytes())
 }
 
 fn unescape_raw(s: &str) -> Vec<u8> {
