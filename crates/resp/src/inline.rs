@@ -158,6 +158,22 @@ pub(crate) fn split_args(line: &[u8], out: &mut Vec<Token>) -> Result<(), Unbala
     }
 }
 
+/// Redis's `sdssplitargs` as owned arguments: what inline commands, config files and
+/// redis-cli-style scripts share. `None` for unbalanced quotes.
+pub fn split_line(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut tokens = Vec::new();
+    split_args(line, &mut tokens).ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .map(|t| match t {
+                Token::Owned(v) => v,
+                Token::Range(a, b) => line[a..b].to_vec(),
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,20 +238,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// Redis's `sdssplitargs` as owned arguments: what inline commands, config files and
-/// redis-cli-style scripts share. `None` for unbalanced quotes.
-pub fn split_line(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut tokens = Vec::new();
-    split_args(line, &mut tokens).ok()?;
-    Some(
-        tokens
-            .into_iter()
-            .map(|t| match t {
-                Token::Owned(v) => v,
-                Token::Range(a, b) => line[a..b].to_vec(),
-            })
-            .collect(),
-    )
 }
