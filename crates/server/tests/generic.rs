@@ -4,46 +4,11 @@
 //! shards (SCAN while the table grows), OBJECT and keyspace statistics.
 
 use darter_engine::keys::shard_of;
-use darter_testkit::{RawClient, TestOptions, TestServer};
+use darter_testkit::helpers::{bulk, info_field, int, pipeline, spread_keys, NIL, OK};
+use darter_testkit::{RawClient, TestServer};
 use std::collections::{BTreeSet, HashSet};
 
 const SHARDS: usize = 3;
-const OK: &str = "+OK\r\n";
-const NIL: &str = "$-1\r\n";
-
-fn manual() -> TestServer {
-    TestServer::start_with(TestOptions {
-        manual_clock: true,
-        ..Default::default()
-    })
-}
-
-fn now_ms(s: &TestServer) -> u64 {
-    s.server().engine.clock.now_ms()
-}
-
-fn int(v: i64) -> String {
-    format!(":{v}\r\n")
-}
-
-fn bulk(v: &str) -> String {
-    format!("${}\r\n{v}\r\n", v.len())
-}
-
-/// `n` key names with `prefix`, taken round-robin over the shards (so the first SHARDS are on
-/// distinct shards).
-fn spread_keys(prefix: &str, n: usize) -> Vec<String> {
-    let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); SHARDS];
-    let mut i = 0;
-    while by_shard.iter().any(|s| s.len() < n.div_ceil(SHARDS)) {
-        let k = format!("{prefix}{i}");
-        by_shard[shard_of(k.as_bytes(), SHARDS)].push(k);
-        i += 1;
-    }
-    (0..n)
-        .map(|j| by_shard[j % SHARDS][j / SHARDS].clone())
-        .collect()
-}
 
 fn shard(k: &str) -> usize {
     shard_of(k.as_bytes(), SHARDS)
@@ -61,33 +26,11 @@ fn bulks(reply: &str) -> Vec<String> {
     out
 }
 
-/// Sends every command in one write and reads every reply (pipelining).
-fn pipeline(c: &mut RawClient, cmds: &[Vec<String>]) -> Vec<String> {
-    let mut buf = Vec::new();
-    for cmd in cmds {
-        buf.extend(darter_testkit::client::encode_request(cmd));
-    }
-    c.send_raw(&buf);
-    (0..cmds.len())
-        .map(|_| String::from_utf8_lossy(&c.read_reply_raw()).into_owned())
-        .collect()
-}
-
-fn info_stat(c: &mut RawClient, field: &str) -> u64 {
-    let info = c.cmd(&["INFO", "stats"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("{field} in INFO stats"))
-        .trim()
-        .parse()
-        .expect("a number")
-}
-
 #[test]
 fn ttl_commands_follow_the_clock() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
-    let now = now_ms(&s);
+    let now = s.now_ms();
     assert_eq!(c.cmd(&["SET", "k", "v"]), OK);
     assert_eq!(c.cmd(&["TTL", "k"]), int(-1));
     assert_eq!(c.cmd(&["PTTL", "k"]), int(-1));
@@ -119,7 +62,7 @@ fn ttl_commands_follow_the_clock() {
         int(0),
         "no deadline is infinite"
     );
-    let t = now_ms(&s) + 5_000;
+    let t = s.now_ms() + 5_000;
     assert_eq!(c.cmd(&["PEXPIREAT", "k", &t.to_string()]), int(1));
     assert_eq!(c.cmd(&["PTTL", "k"]), int(5_000));
     assert_eq!(
@@ -142,16 +85,16 @@ fn ttl_commands_follow_the_clock() {
     assert_eq!(c.cmd(&["EXPIRE", "k", "-1"]), int(1));
     assert_eq!(c.cmd(&["EXISTS", "k"]), int(0));
     assert_eq!(c.cmd(&["SET", "k", "v"]), OK);
-    assert_eq!(c.cmd(&["PEXPIREAT", "k", &now_ms(&s).to_string()]), int(1));
+    assert_eq!(c.cmd(&["PEXPIREAT", "k", &s.now_ms().to_string()]), int(1));
     assert_eq!(c.cmd(&["TYPE", "k"]), "+none\r\n");
     assert_eq!(c.cmd(&["EXPIRE", "nokey", "10"]), int(0));
 }
 
 #[test]
 fn active_expiry_reclaims_keys_nobody_reads() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
-    let keys = spread_keys("act", 30);
+    let keys = spread_keys("act", 30, SHARDS);
     for k in &keys {
         assert_eq!(c.cmd(&["SET", k, "v", "PX", "100"]), OK);
     }
@@ -173,7 +116,7 @@ fn active_expiry_reclaims_keys_nobody_reads() {
 fn multi_key_counts_across_shards() {
     let s = TestServer::start();
     let mut c = s.client();
-    let k = spread_keys("mk", 6);
+    let k = spread_keys("mk", 6, SHARDS);
     let on: BTreeSet<usize> = k.iter().map(|k| shard(k)).collect();
     assert_eq!(on.len(), SHARDS);
     for key in &k {
@@ -197,9 +140,9 @@ fn multi_key_counts_across_shards() {
 
 #[test]
 fn rename_and_copy_across_shards_keep_the_deadline() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
-    let k = spread_keys("rn", 6);
+    let k = spread_keys("rn", 6, SHARDS);
     assert_ne!(shard(&k[0]), shard(&k[1]));
     assert_eq!(c.cmd(&["SET", &k[0], "hello", "EX", "100"]), OK);
     assert_eq!(c.cmd(&["RENAME", &k[0], &k[1]]), OK);
@@ -248,7 +191,7 @@ fn rename_and_copy_across_shards_keep_the_deadline() {
 fn copy_and_move_between_databases() {
     let s = TestServer::start();
     let mut c = s.client();
-    let k = spread_keys("db", 3);
+    let k = spread_keys("db", 3, SHARDS);
     assert_eq!(c.cmd(&["SET", &k[0], "zero", "EX", "100"]), OK);
     // Same key name in another database (same shard), and another key on another shard.
     assert_eq!(c.cmd(&["COPY", &k[0], &k[0], "DB", "1"]), int(1));
@@ -288,7 +231,7 @@ fn copy_and_move_between_databases() {
 fn rename_across_shards_is_atomic_for_concurrent_readers() {
     const ROUNDS: usize = 300;
     let s = TestServer::start();
-    let k = spread_keys("atom", 3);
+    let k = spread_keys("atom", 3, SHARDS);
     let (a, b) = (k[0].clone(), k[1].clone());
     assert_ne!(shard(&a), shard(&b));
     assert_eq!(s.client().cmd(&["SET", &a, "payload"]), OK);
@@ -362,7 +305,7 @@ fn keys_and_randomkey_cover_every_shard() {
     let mut c = s.client();
     assert_eq!(c.cmd(&["RANDOMKEY"]), NIL);
     assert_eq!(c.cmd(&["KEYS", "*"]), "*0\r\n");
-    let k = spread_keys("rk", 3);
+    let k = spread_keys("rk", 3, SHARDS);
     for key in &k {
         assert_eq!(c.cmd(&["SET", key, "v"]), OK);
     }
@@ -471,7 +414,7 @@ fn scan_misses_nothing_while_the_table_grows() {
 
 #[test]
 fn object_reports_encoding_refcount_and_idle_time() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
     assert_eq!(c.cmd(&["SET", "int", "42"]), OK);
     assert_eq!(c.cmd(&["SET", "big", "123456"]), OK);
@@ -528,13 +471,13 @@ fn object_reports_encoding_refcount_and_idle_time() {
 fn lookups_count_keyspace_hits_and_misses() {
     let s = TestServer::start();
     let mut c = s.client();
-    let k = spread_keys("st", 3);
+    let k = spread_keys("st", 3, SHARDS);
     for key in &k {
         assert_eq!(c.cmd(&["SET", key, "v"]), OK);
     }
     let (h0, m0) = (
-        info_stat(&mut c, "keyspace_hits"),
-        info_stat(&mut c, "keyspace_misses"),
+        info_field(&mut c, "stats", "keyspace_hits"),
+        info_field(&mut c, "stats", "keyspace_misses"),
     );
     c.cmd(&["EXISTS", &k[0], &k[1], &k[2], "nokey"]); // 3 hits, 1 miss
     c.cmd(&["TOUCH", &k[0], "nokey"]); // 1 hit, 1 miss
@@ -556,8 +499,8 @@ fn lookups_count_keyspace_hits_and_misses() {
     c.cmd(&["SCAN", "0"]);
     c.cmd(&["RANDOMKEY"]);
     let (h1, m1) = (
-        info_stat(&mut c, "keyspace_hits"),
-        info_stat(&mut c, "keyspace_misses"),
+        info_field(&mut c, "stats", "keyspace_hits"),
+        info_field(&mut c, "stats", "keyspace_misses"),
     );
     assert_eq!((h1 - h0, m1 - m0), (9, 4));
 }

@@ -3,59 +3,17 @@
 //! readers. (The string differential script runs in differential.rs with every other script.)
 
 use darter_engine::keys::shard_of;
-use darter_testkit::{RawClient, TestOptions, TestServer};
+use darter_testkit::helpers::{bulk, info_field, spread_keys, NIL, OK};
+use darter_testkit::TestServer;
 use std::collections::BTreeSet;
 
 const SHARDS: usize = 3;
 
-fn manual() -> TestServer {
-    TestServer::start_with(TestOptions {
-        manual_clock: true,
-        ..Default::default()
-    })
-}
-
-fn now_ms(s: &TestServer) -> u64 {
-    s.server().engine.clock.now_ms()
-}
-
-fn bulk(v: &str) -> String {
-    format!("${}\r\n{v}\r\n", v.len())
-}
-
-const NIL: &str = "$-1\r\n";
-const OK: &str = "+OK\r\n";
-
-/// `n` key names with the given prefix covering every shard (the first SHARDS of them on distinct
-/// shards).
-fn spread_keys(prefix: &str, n: usize) -> Vec<String> {
-    let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); SHARDS];
-    let mut i = 0;
-    while by_shard.iter().map(Vec::len).sum::<usize>() < n || by_shard.iter().any(Vec::is_empty) {
-        let k = format!("{prefix}{i}");
-        by_shard[shard_of(k.as_bytes(), SHARDS)].push(k);
-        i += 1;
-    }
-    let mut out = Vec::new();
-    let mut round = 0;
-    while out.len() < n {
-        for s in &by_shard {
-            if let Some(k) = s.get(round) {
-                if out.len() < n {
-                    out.push(k.clone());
-                }
-            }
-        }
-        round += 1;
-    }
-    out
-}
-
 #[test]
 fn expire_options_follow_the_clock() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
-    let now = now_ms(&s);
+    let now = s.now_ms();
 
     assert_eq!(c.cmd(&["SET", "ex", "v", "EX", "10"]), OK);
     assert_eq!(c.cmd(&["SET", "px", "v", "PX", "1500"]), OK);
@@ -95,7 +53,7 @@ fn expire_options_follow_the_clock() {
 
 #[test]
 fn commands_that_keep_or_clear_the_ttl() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
     for k in [
         "keep", "set", "getset", "incr", "append", "setrange", "float", "mset",
@@ -126,7 +84,7 @@ fn commands_that_keep_or_clear_the_ttl() {
 
 #[test]
 fn getex_changes_the_ttl() {
-    let s = manual();
+    let s = TestServer::start_manual();
     let mut c = s.client();
     assert_eq!(c.cmd(&["SET", "k", "v", "PX", "100"]), OK);
     assert_eq!(c.cmd(&["GETEX", "k", "PERSIST"]), bulk("v"));
@@ -140,7 +98,7 @@ fn getex_changes_the_ttl() {
     assert_eq!(c.cmd(&["GETEX", "k"]), NIL);
 
     assert_eq!(c.cmd(&["SET", "k", "v"]), OK);
-    let pxat = (now_ms(&s) + 50).to_string();
+    let pxat = (s.now_ms() + 50).to_string();
     assert_eq!(c.cmd(&["GETEX", "k", "PXAT", &pxat]), bulk("v"));
     s.advance_ms(51);
     assert_eq!(c.cmd(&["GET", "k"]), NIL);
@@ -189,27 +147,17 @@ fn encodings_match_redis() {
     }
 }
 
-fn info_stat(c: &mut RawClient, field: &str) -> u64 {
-    let info = c.cmd(&["INFO", "stats"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("{field} in INFO stats"))
-        .trim()
-        .parse()
-        .expect("a number")
-}
-
 #[test]
 fn read_lookups_count_keyspace_hits_and_misses() {
     let s = TestServer::start();
     let mut c = s.client();
-    let keys = spread_keys("hm", 3);
+    let keys = spread_keys("hm", 3, SHARDS);
     for k in &keys {
         assert_eq!(c.cmd(&["SET", k, "5"]), OK);
     }
     let (h0, m0) = (
-        info_stat(&mut c, "keyspace_hits"),
-        info_stat(&mut c, "keyspace_misses"),
+        info_field(&mut c, "stats", "keyspace_hits"),
+        info_field(&mut c, "stats", "keyspace_misses"),
     );
     c.cmd(&["GET", &keys[0]]); // hit
     c.cmd(&["GET", "hm-missing"]); // miss
@@ -224,8 +172,8 @@ fn read_lookups_count_keyspace_hits_and_misses() {
     c.cmd(&["SET", "hm-new2", "x"]);
     c.cmd(&["MSETNX", &keys[0], "1", "hm-new3", "2"]);
     let (h1, m1) = (
-        info_stat(&mut c, "keyspace_hits"),
-        info_stat(&mut c, "keyspace_misses"),
+        info_field(&mut c, "stats", "keyspace_hits"),
+        info_field(&mut c, "stats", "keyspace_misses"),
     );
     assert_eq!((h1 - h0, m1 - m0), (7, 4));
 }
@@ -234,7 +182,7 @@ fn read_lookups_count_keyspace_hits_and_misses() {
 fn multi_key_commands_across_shards() {
     let s = TestServer::start();
     let mut c = s.client();
-    let k = spread_keys("mk", 6);
+    let k = spread_keys("mk", 6, SHARDS);
     let shards: BTreeSet<usize> = k.iter().map(|k| shard_of(k.as_bytes(), SHARDS)).collect();
     assert_eq!(shards.len(), SHARDS);
 
@@ -298,7 +246,7 @@ fn multi_key_commands_across_shards() {
 fn pipelined_commands_keep_their_order() {
     let s = TestServer::start();
     let mut c = s.client();
-    let k = spread_keys("pl", 4);
+    let k = spread_keys("pl", 4, SHARDS);
     let mut req = Vec::new();
     for (i, key) in k.iter().enumerate() {
         req.extend(darter_testkit::client::encode_request(&[
@@ -338,7 +286,7 @@ fn mset_is_atomic_for_concurrent_mget() {
     const READERS: usize = 3;
     const ROUNDS: usize = 300;
     let s = TestServer::start();
-    let keys = spread_keys("atom", 6);
+    let keys = spread_keys("atom", 6, SHARDS);
     let shards: BTreeSet<usize> = keys
         .iter()
         .map(|k| shard_of(k.as_bytes(), SHARDS))

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod diff;
+pub mod helpers;
 pub mod redis;
 
 pub use client::RawClient;
@@ -74,6 +75,19 @@ impl TestServer {
         )
         .expect("start darter");
         TestServer { running }
+    }
+
+    /// A default server with a manual clock (TTL tests move it with `advance_ms`).
+    pub fn start_manual() -> TestServer {
+        Self::start_with(TestOptions {
+            manual_clock: true,
+            ..Default::default()
+        })
+    }
+
+    /// The server's clock, in ms since the epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.running.server.engine.clock.now_ms()
     }
 
     pub fn addr(&self) -> SocketAddr {
