@@ -192,32 +192,55 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
     }
 }
 
-/// Splits `--flag=value` into (`--flag`, Some(value)); anything else is (raw, None).
-fn split_flag(raw: &str) -> (&str, Option<String>) {
-    match raw.split_once('=') {
-        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-        _ => (raw, None),
+/// Walks options given as `--flag value` or `--flag=value`.
+struct Flags<'a> {
+    argv: &'a [String],
+    i: usize,
+    /// The value written as `--flag=value` for the current flag.
+    inline: Option<&'a str>,
+}
+
+impl<'a> Flags<'a> {
+    fn new(argv: &'a [String]) -> Self {
+        Flags {
+            argv,
+            i: 0,
+            inline: None,
+        }
+    }
+
+    /// The next option: (as written, flag name).
+    fn next_flag(&mut self) -> Option<(&'a str, &'a str)> {
+        let raw = self.argv.get(self.i)?.as_str();
+        self.i += 1;
+        let (flag, inline) = match raw.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (raw, None),
+        };
+        self.inline = inline;
+        Some((raw, flag))
+    }
+
+    /// The current flag's value: inline, else the next argument.
+    fn value(&mut self, flag: &str) -> Result<String, String> {
+        if let Some(v) = self.inline.take() {
+            return Ok(v.to_string());
+        }
+        let v = self
+            .argv
+            .get(self.i)
+            .cloned()
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        self.i += 1;
+        Ok(v)
     }
 }
 
 fn parse_memory(argv: &[String]) -> Result<Command, String> {
     let mut o = MemoryOpts::default();
-    let mut i = 0;
-    while i < argv.len() {
-        let raw = argv[i].as_str();
-        i += 1;
-        let (flag, inline) = split_flag(raw);
-        let mut value = || -> Result<String, String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = argv
-                .get(i)
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))?;
-            i += 1;
-            Ok(v)
-        };
+    let mut it = Flags::new(argv);
+    while let Some((raw, flag)) = it.next_flag() {
+        let mut value = || it.value(flag);
         match flag {
             "-h" | "--help" => return Ok(Command::MemoryHelp),
             "--darter" => o.darter = Some(PathBuf::from(value()?)),
@@ -256,23 +279,9 @@ fn parse_compare(argv: &[String]) -> Result<Command, String> {
     let mut server_cpu = o.server_cpu.clone();
     let mut client_cpu = o.client_cpu.clone();
     let mut pin = true;
-    let mut i = 0;
-    while i < argv.len() {
-        let raw = argv[i].as_str();
-        i += 1;
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = split_flag(raw);
-        let mut value = || -> Result<String, String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = argv
-                .get(i)
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))?;
-            i += 1;
-            Ok(v)
-        };
+    let mut it = Flags::new(argv);
+    while let Some((raw, flag)) = it.next_flag() {
+        let mut value = || it.value(flag);
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
             "--darter" => o.darter = Some(PathBuf::from(value()?)),
