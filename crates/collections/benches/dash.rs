@@ -11,6 +11,7 @@ use std::hint::black_box;
 
 const N: usize = 1_000_000;
 
+type Dash = DashTable<(Box<[u8]>, u64)>;
 type Brown = hashbrown::HashMap<Box<[u8]>, u64, FixedState>;
 
 fn keys(prefix: &str) -> Vec<Vec<u8>> {
@@ -19,10 +20,10 @@ fn keys(prefix: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn dash_full(keys: &[Vec<u8>]) -> DashTable<u64> {
-    let mut t = DashTable::new();
+fn dash_full(keys: &[Vec<u8>]) -> Dash {
+    let mut t = Dash::new();
     for (i, k) in keys.iter().enumerate() {
-        t.insert(k, i as u64);
+        t.insert((k.as_slice().into(), i as u64));
     }
     t
 }
@@ -44,10 +45,10 @@ fn bench(c: &mut Criterion) {
 
     g.bench_function("insert/dash", |b| {
         b.iter_batched(
-            DashTable::<u64>::new,
+            Dash::new,
             |mut t| {
                 for (i, k) in hit.iter().enumerate() {
-                    t.insert(k, i as u64);
+                    t.insert((k.as_slice().into(), i as u64));
                 }
                 t
             },

@@ -1,12 +1,13 @@
 //! The Dash table: the keyspace table (extendible hashing over fixed-size segments of small
 //! fingerprinted buckets, after Lu et al., VLDB 2020, as Dragonfly uses it).
 //!
-//! `DashTable<V>` is a drop-in replacement for [`crate::table::Table`]: the same API and the same
-//! guarantees (growth splits one segment at a time, never a global rehash; a stateless scan cursor
-//! that returns every key present for the whole scan at least once, even across splits), with
-//! items stored inline in the buckets (no allocation per item beyond the key's own bytes) and
-//! 2.4 bytes of metadata per slot. It must not know about expiry clocks, commands or
-//! shards: values are opaque `V`, and "dead" items are whatever the caller's predicate says.
+//! `DashTable<T>` stores items that can show their key (`DashItem`): the keyspace stores the
+//! 36-byte compact entries of `crate::compact` (key, value, deadline and access stamp inline in
+//! the slot); tests and benches store `(Box<[u8]>, V)` pairs. Growth splits one segment at a
+//! time, never a global rehash; a stateless scan cursor returns every key present for the whole
+//! scan at least once, even across splits; items are stored inline in the buckets with 2.4 bytes
+//! of metadata per slot. It must not know about expiry clocks, commands or shards: items are
+//! opaque apart from their keys, and "dead" items are whatever the caller's predicate says.
 //!
 //! ```text
 //!  hash (64 bits, crate::hash::hash_key)
@@ -22,7 +23,7 @@
 //!  [11] -------------------------------------->  seg 2  (local depth 2: prefix 11..)
 //!
 //!  one segment (840 slots, one allocation; all-zero bytes = empty)
-//!  meta[60] x 24 B | versions[60] x 8 B | stash_home[4][14] | depth, len | slots[60][14] x (K, V)
+//!  meta[60] x 24 B | versions[60] x 8 B | slots[60][14] x T | stash_home[4][14] | depth, len
 //!
 //!  regular buckets 0..56                                          stash buckets 56..60
 //!  +--------+--------+--------+-- ... --+--------+               +--------+ ... +--------+
@@ -36,7 +37,7 @@
 //!         probe bit: the slot's item has its home in the previous bucket;
 //!         stash records: fingerprint + which stash bucket holds an item whose home is this
 //!         bucket; overflow: this bucket's stash items that found no free record
-//!  slots: [ MaybeUninit<(Box<[u8]>, V)> ; 14 ]   initialised iff the busy bit is set
+//!  slots: [ MaybeUninit<T> ; 14 ]   initialised iff the busy bit is set
 //! ```
 //!
 //! Lookup: fingerprints of the home bucket's own slots, the neighbour's probing slots, then the
@@ -50,7 +51,8 @@
 mod segment;
 
 use crate::hash::hash_key;
-use segment::{Bits, Segment, Slot, BUCKETS, REGULAR, SEGMENT_SLOTS};
+pub use segment::DashItem;
+use segment::{Bits, Segment, BUCKETS, REGULAR, SEGMENT_SLOTS};
 
 /// Bits of a scan cursor: the engine keeps the shard index above them.
 pub const DASH_SCAN_BITS: u32 = 56;
@@ -88,22 +90,23 @@ pub struct Placement {
     pub stash_unrecorded: usize,
 }
 
-/// A map from binary keys to `V` that grows one segment at a time. See the module docs.
-pub struct DashTable<V> {
+/// A set of items keyed by their binary keys (`DashItem::key`), that grows one segment at a time.
+/// See the module docs.
+pub struct DashTable<T: DashItem> {
     /// Segment index per directory entry; empty until the first insert.
     dir: Vec<u32>,
-    segs: Vec<Box<Segment<V>>>,
+    segs: Vec<Box<Segment<T>>>,
     global_depth: u32,
     len: usize,
 }
 
-impl<V> Default for DashTable<V> {
+impl<T: DashItem> Default for DashTable<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<V> DashTable<V> {
+impl<T: DashItem> DashTable<T> {
     /// An empty table. It allocates nothing until the first insert.
     pub fn new() -> Self {
         DashTable {
@@ -134,6 +137,14 @@ impl<V> DashTable<V> {
         self.segs.len() * SEGMENT_SLOTS
     }
 
+    /// Bytes of one segment allocation (all its buckets, metadata and slots).
+    pub const SEGMENT_BYTES: usize = std::mem::size_of::<Segment<T>>();
+
+    /// Directory entries (`2^global_depth`, or 0 before the first insert).
+    pub fn directory_len(&self) -> usize {
+        self.dir.len()
+    }
+
     /// Directory depth (for introspection and tests).
     pub fn global_depth(&self) -> u32 {
         self.global_depth
@@ -151,29 +162,30 @@ impl<V> DashTable<V> {
     }
 
     #[inline]
-    pub fn get(&self, key: &[u8]) -> Option<&V> {
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
         self.get_hashed(hash_key(key), key)
     }
 
     /// Looks up `key`, whose hash must be `hash_key(key)` (as for every `*_hashed` method).
     #[inline]
-    pub fn get_hashed(&self, hash: u64, key: &[u8]) -> Option<&V> {
+    pub fn get_hashed(&self, hash: u64, key: &[u8]) -> Option<&T> {
         let seg = &self.segs[self.seg_of(hash)?];
         let (b, s) = seg.find(hash, key)?;
-        Some(&seg.get(b, s).val)
+        Some(seg.get(b, s))
     }
 
+    /// The item with `key`, mutably. The caller must not change the item's key.
     #[inline]
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
         self.get_mut_hashed(hash_key(key), key)
     }
 
     #[inline]
-    pub fn get_mut_hashed(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
+    pub fn get_mut_hashed(&mut self, hash: u64, key: &[u8]) -> Option<&mut T> {
         let si = self.seg_of(hash)?;
         let seg = &mut self.segs[si];
         let (b, s) = seg.find(hash, key)?;
-        Some(&mut seg.get_mut(b, s).val)
+        Some(seg.get_mut(b, s))
     }
 
     /// Finds `key`; if `pred` says so, removes it and returns None, else returns it mutably.
@@ -183,41 +195,38 @@ impl<V> DashTable<V> {
         &mut self,
         hash: u64,
         key: &[u8],
-        pred: impl FnOnce(&V) -> bool,
-    ) -> Option<&mut V> {
+        pred: impl FnOnce(&T) -> bool,
+    ) -> Option<&mut T> {
         let si = self.seg_of(hash)?;
         let seg = &mut self.segs[si];
         let (b, s) = seg.find(hash, key)?;
-        if pred(&seg.get(b, s).val) {
+        if pred(seg.get(b, s)) {
             let it = seg.remove_at(b, s);
             self.len -= 1;
             drop(it);
             None
         } else {
-            Some(&mut seg.get_mut(b, s).val)
+            Some(seg.get_mut(b, s))
         }
     }
 
-    /// Inserts or replaces; returns the previous value.
-    pub fn insert(&mut self, key: &[u8], val: V) -> Option<V> {
-        self.insert_hashed(hash_key(key), key, val)
+    /// Inserts, or replaces the item with the same key; returns the previous item.
+    pub fn insert(&mut self, item: T) -> Option<T> {
+        self.insert_hashed(hash_key(item.key()), item)
     }
 
-    pub fn insert_hashed(&mut self, hash: u64, key: &[u8], val: V) -> Option<V> {
-        if let Some(v) = self.get_mut_hashed(hash, key) {
-            return Some(std::mem::replace(v, val));
+    /// `insert` with the key's hash (`hash_key(item.key())`) already computed.
+    pub fn insert_hashed(&mut self, hash: u64, item: T) -> Option<T> {
+        if let Some(v) = self.get_mut_hashed(hash, item.key()) {
+            return Some(std::mem::replace(v, item));
         }
-        self.insert_new_hashed(hash, key.into(), val);
+        self.insert_new_hashed(hash, item);
         None
     }
 
-    /// Inserts a key known to be absent.
-    pub fn insert_new_hashed(&mut self, hash: u64, key: Box<[u8]>, val: V) {
-        self.insert_new_inner(
-            hash,
-            Slot { key, val },
-            None::<(&mut fn(&[u8], &V) -> bool, &mut fn(Box<[u8]>, V))>,
-        );
+    /// Inserts an item whose key is known to be absent.
+    pub fn insert_new_hashed(&mut self, hash: u64, item: T) {
+        self.insert_new_inner(hash, item, None::<(&mut fn(&T) -> bool, &mut fn(T))>);
     }
 
     /// Inserts or replaces like `insert_hashed`; when the new key's segment is full, first
@@ -226,15 +235,14 @@ impl<V> DashTable<V> {
     pub fn insert_with_gc(
         &mut self,
         hash: u64,
-        key: &[u8],
-        val: V,
-        dead: impl FnMut(&[u8], &V) -> bool,
-        on_dead: impl FnMut(Box<[u8]>, V),
-    ) -> Option<V> {
-        if let Some(v) = self.get_mut_hashed(hash, key) {
-            return Some(std::mem::replace(v, val));
+        item: T,
+        dead: impl FnMut(&T) -> bool,
+        on_dead: impl FnMut(T),
+    ) -> Option<T> {
+        if let Some(v) = self.get_mut_hashed(hash, item.key()) {
+            return Some(std::mem::replace(v, item));
         }
-        self.insert_new_with_gc(hash, key.into(), val, dead, on_dead);
+        self.insert_new_with_gc(hash, item, dead, on_dead);
         None
     }
 
@@ -242,22 +250,17 @@ impl<V> DashTable<V> {
     pub fn insert_new_with_gc(
         &mut self,
         hash: u64,
-        key: Box<[u8]>,
-        val: V,
-        mut dead: impl FnMut(&[u8], &V) -> bool,
-        mut on_dead: impl FnMut(Box<[u8]>, V),
+        item: T,
+        mut dead: impl FnMut(&T) -> bool,
+        mut on_dead: impl FnMut(T),
     ) {
-        self.insert_new_inner(hash, Slot { key, val }, Some((&mut dead, &mut on_dead)));
+        self.insert_new_inner(hash, item, Some((&mut dead, &mut on_dead)));
     }
 
-    fn insert_new_inner<D, O>(
-        &mut self,
-        hash: u64,
-        mut item: Slot<V>,
-        mut gc: Option<(&mut D, &mut O)>,
-    ) where
-        D: FnMut(&[u8], &V) -> bool,
-        O: FnMut(Box<[u8]>, V),
+    fn insert_new_inner<D, O>(&mut self, hash: u64, mut item: T, mut gc: Option<(&mut D, &mut O)>)
+    where
+        D: FnMut(&T) -> bool,
+        O: FnMut(T),
     {
         if self.dir.is_empty() {
             self.dir.push(0);
@@ -322,17 +325,17 @@ impl<V> DashTable<V> {
         }
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
         self.remove_hashed(hash_key(key), key)
     }
 
-    pub fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<V> {
+    pub fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<T> {
         let si = self.seg_of(hash)?;
         let seg = &mut self.segs[si];
         let (b, s) = seg.find(hash, key)?;
         let it = seg.remove_at(b, s);
         self.len -= 1;
-        Some(it.val)
+        Some(it)
     }
 
     /// Drops every item and frees every segment.
@@ -355,7 +358,7 @@ impl<V> DashTable<V> {
     /// whose directory range is above the split segment's start, so a key present for the whole
     /// scan is returned at least once (and exactly once if nothing changed). Any cursor value is
     /// safe to pass; one at or above `DASH_SCAN_END`, or with a bucket field past 55, ends.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &V)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&T)) -> u64 {
         let mut bucket = (cursor >> SCAN_SEG_BITS) as usize;
         if cursor >= DASH_SCAN_END || bucket >= REGULAR || self.dir.is_empty() {
             return DASH_SCAN_END;
@@ -383,7 +386,7 @@ impl<V> DashTable<V> {
     }
 
     /// Iterates every entry (order unspecified).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
         Iter {
             segs: &self.segs,
             seg: 0,
@@ -400,8 +403,8 @@ impl<V> DashTable<V> {
         &mut self,
         seg_cursor: usize,
         budget: usize,
-        mut remove: impl FnMut(&[u8], &V) -> bool,
-        mut removed: impl FnMut(Box<[u8]>, V),
+        mut remove: impl FnMut(&T) -> bool,
+        mut removed: impl FnMut(T),
     ) -> usize {
         let n = self.segs.len();
         let mut si = if seg_cursor >= n { 0 } else { seg_cursor };
@@ -419,7 +422,7 @@ impl<V> DashTable<V> {
 
     /// A pseudo-random entry: a random segment, then the first busy bucket from a random one, then
     /// a random slot in it. `rnd(n)` must return a value in `0..n`.
-    pub fn random(&self, mut rnd: impl FnMut(usize) -> usize) -> Option<(&[u8], &V)> {
+    pub fn random(&self, mut rnd: impl FnMut(usize) -> usize) -> Option<&T> {
         if self.len == 0 {
             return None;
         }
@@ -435,8 +438,7 @@ impl<V> DashTable<V> {
                 if busy != 0 {
                     let k = rnd(busy.count_ones() as usize);
                     let s = Bits(busy).nth(k).expect("k < popcount");
-                    let it = seg.get(b, s);
-                    return Some((&it.key, &it.val));
+                    return Some(seg.get(b, s));
                 }
             }
         }
@@ -480,13 +482,10 @@ impl<V> DashTable<V> {
     }
 
     /// The items physically in one bucket (for serializing a bucket).
-    pub fn bucket_entries(&self, id: BucketId) -> impl Iterator<Item = (&[u8], &V)> {
+    pub fn bucket_entries(&self, id: BucketId) -> impl Iterator<Item = &T> {
         let seg = &self.segs[id.segment as usize];
         let b = usize::from(id.bucket);
-        Bits(seg.busy(b)).map(move |s| {
-            let it = seg.get(b, s);
-            (&*it.key, &it.val)
-        })
+        Bits(seg.busy(b)).map(move |s| seg.get(b, s))
     }
 
     /// Where items sit, for introspection and tests: O(segments).
@@ -531,7 +530,7 @@ impl<V> DashTable<V> {
             );
             for b in 0..BUCKETS {
                 for s in Bits(seg.busy(b)) {
-                    let h = hash_key(&seg.get(b, s).key);
+                    let h = hash_key(seg.get(b, s).key());
                     assert_eq!(
                         self.dir[self.dir_index(h)] as usize,
                         si,
@@ -544,16 +543,16 @@ impl<V> DashTable<V> {
     }
 }
 
-struct Iter<'a, V> {
-    segs: &'a [Box<Segment<V>>],
+struct Iter<'a, T: DashItem> {
+    segs: &'a [Box<Segment<T>>],
     seg: usize,
     next_bucket: usize,
     bucket: usize,
     mask: u16,
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
+impl<'a, T: DashItem> Iterator for Iter<'a, T> {
+    type Item = &'a T;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -561,8 +560,7 @@ impl<'a, V> Iterator for Iter<'a, V> {
             if self.mask != 0 {
                 let s = self.mask.trailing_zeros() as usize;
                 self.mask &= self.mask - 1;
-                let it = self.segs[self.seg].get(self.bucket, s);
-                return Some((&it.key, &it.val));
+                return Some(self.segs[self.seg].get(self.bucket, s));
             }
             if self.next_bucket == BUCKETS {
                 self.next_bucket = 0;

@@ -3,6 +3,7 @@
 //! This crate knows nothing of commands, shards, RESP or clocks; everything here is a plain
 //! single-threaded data structure that the engine owns per shard.
 
+pub mod compact;
 pub mod dash;
 pub mod hash;
 pub mod num;
@@ -10,4 +11,4 @@ pub mod value;
 
 pub use dash::DashTable;
 pub use hash::hash_key;
-pub use value::{StrValue, Value};
+pub use value::{StrRef, StrValue, Value};

@@ -50,15 +50,74 @@ impl StrValue {
         StrValue::Raw(b)
     }
 
+    /// The string borrowed, with the same readers (`len`, `with_bytes`, `as_i64`, ...).
+    #[inline]
+    pub fn as_ref(&self) -> StrRef<'_> {
+        match self {
+            StrValue::Int(v) => StrRef::Int(*v),
+            StrValue::Emb(b) => StrRef::Emb(b),
+            StrValue::Raw(b) => StrRef::Raw(b),
+        }
+    }
+
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with the string form, without allocating for integers.
+    #[inline]
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        self.as_ref().with_bytes(f)
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_ref().to_vec()
+    }
+
+    /// The integer value, when the string is one in Redis's sense.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_ref().as_i64()
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        self.as_ref().encoding()
+    }
+
+    /// Heap bytes owned by this value (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            StrValue::Int(_) => 0,
+            StrValue::Emb(b) => b.len(),
+            StrValue::Raw(b) => b.capacity(),
+        }
+    }
+}
+
+/// A string value borrowed from wherever it is stored (a `StrValue`, or a compact entry whose
+/// short strings live inline): what readers of strings work with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrRef<'a> {
+    Int(i64),
+    /// Reported as `embstr`.
+    Emb(&'a [u8]),
+    /// Reported as `raw`.
+    Raw(&'a [u8]),
+}
+
+impl<'a> StrRef<'a> {
     /// Length in bytes of the string form.
     pub fn len(&self) -> usize {
         match self {
-            StrValue::Int(v) => {
+            StrRef::Int(v) => {
                 let mut buf = [0u8; 20];
                 format_i64(*v, &mut buf).len()
             }
-            StrValue::Emb(b) => b.len(),
-            StrValue::Raw(b) => b.len(),
+            StrRef::Emb(b) | StrRef::Raw(b) => b.len(),
         }
     }
 
@@ -70,12 +129,11 @@ impl StrValue {
     #[inline]
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrValue::Int(v) => {
+            StrRef::Int(v) => {
                 let mut buf = [0u8; 20];
                 f(format_i64(*v, &mut buf))
             }
-            StrValue::Emb(b) => f(b),
-            StrValue::Raw(b) => f(b),
+            StrRef::Emb(b) | StrRef::Raw(b) => f(b),
         }
     }
 
@@ -83,40 +141,28 @@ impl StrValue {
         self.with_bytes(|b| b.to_vec())
     }
 
-    /// Turns the value into a mutable `raw` buffer (APPEND, SETRANGE) and returns it.
-    pub fn make_raw(&mut self) -> &mut Vec<u8> {
-        if !matches!(self, StrValue::Raw(_)) {
-            *self = StrValue::Raw(self.to_vec());
-        }
-        match self {
-            StrValue::Raw(v) => v,
-            _ => unreachable!("just converted to raw"),
-        }
-    }
-
     /// The integer value, when the string is one in Redis's sense.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            StrValue::Int(v) => Some(*v),
-            StrValue::Emb(b) => string2ll(b),
-            StrValue::Raw(b) => string2ll(b),
+            StrRef::Int(v) => Some(*v),
+            StrRef::Emb(b) | StrRef::Raw(b) => string2ll(b),
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         match self {
-            StrValue::Int(_) => "int",
-            StrValue::Emb(_) => "embstr",
-            StrValue::Raw(_) => "raw",
+            StrRef::Int(_) => "int",
+            StrRef::Emb(_) => "embstr",
+            StrRef::Raw(_) => "raw",
         }
     }
 
-    /// Heap bytes owned by this value (for memory accounting).
-    pub fn heap_bytes(&self) -> usize {
-        match self {
-            StrValue::Int(_) => 0,
-            StrValue::Emb(b) => b.len(),
-            StrValue::Raw(b) => b.capacity(),
+    /// An owned copy with the same encoding.
+    pub fn to_owned_value(&self) -> StrValue {
+        match *self {
+            StrRef::Int(v) => StrValue::Int(v),
+            StrRef::Emb(b) => StrValue::Emb(b.into()),
+            StrRef::Raw(b) => StrValue::Raw(b.to_vec()),
         }
     }
 }
@@ -132,13 +178,6 @@ impl Value {
     /// arm: a new type must say here whether it is a string.
     #[inline]
     pub fn as_str(&self) -> Option<&StrValue> {
-        match self {
-            Value::Str(s) => Some(s),
-        }
-    }
-
-    #[inline]
-    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match self {
             Value::Str(s) => Some(s),
         }

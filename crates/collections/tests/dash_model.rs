@@ -81,6 +81,14 @@ fn key(k: u32) -> Vec<u8> {
     format!("key:{k}").into_bytes()
 }
 
+/// The table under test: items are plain `(owned key, value)` pairs.
+type Table<V> = DashTable<(Box<[u8]>, V)>;
+
+/// An item for `Table`: the key copied into its own box.
+fn item<V>(k: &[u8], v: V) -> (Box<[u8]>, V) {
+    (k.into(), v)
+}
+
 // ---- the model test ----
 
 #[derive(Debug, Clone)]
@@ -128,7 +136,7 @@ struct ScanState {
 }
 
 struct Model {
-    t: DashTable<u32>,
+    t: Table<u32>,
     m: HashMap<Vec<u8>, u32>,
     scan: Option<ScanState>,
     scans_done: usize,
@@ -143,9 +151,10 @@ impl Model {
 
     fn insert_gc(&mut self, k: &[u8], v: u32, th: u32) -> Result<(), TestCaseError> {
         let mut gone = Vec::new();
-        let old =
-            self.t
-                .insert_with_gc(hash_key(k), k, v, |_, v| *v < th, |k, v| gone.push((k, v)));
+        let old = self
+            .t
+            .insert_with_gc(hash_key(k), item(k, v), |e| e.1 < th, |e| gone.push(e))
+            .map(|(_, v)| v);
         for (gk, gv) in gone {
             prop_assert!(gv < th, "GC removed a live item");
             prop_assert_eq!(self.m.remove(&*gk), Some(gv));
@@ -159,23 +168,32 @@ impl Model {
     fn apply(&mut self, o: Op) -> Result<(), TestCaseError> {
         match o {
             Op::Insert(k, v) => {
-                prop_assert_eq!(self.t.insert(&key(k), v), self.m.insert(key(k), v))
+                prop_assert_eq!(
+                    self.t.insert(item(&key(k), v)).map(|(_, v)| v),
+                    self.m.insert(key(k), v)
+                )
             }
             Op::Bulk(k, n, v) => {
                 for i in 0..u32::from(n) {
                     let kk = key(k.wrapping_add(i));
-                    prop_assert_eq!(self.t.insert(&kk, v ^ i), self.m.insert(kk, v ^ i));
+                    prop_assert_eq!(
+                        self.t.insert(item(&kk, v ^ i)).map(|(_, v)| v),
+                        self.m.insert(kk, v ^ i)
+                    );
                 }
             }
             Op::Remove(k) => {
-                prop_assert_eq!(self.t.remove(&key(k)), self.m.remove(&key(k)));
+                prop_assert_eq!(
+                    self.t.remove(&key(k)).map(|(_, v)| v),
+                    self.m.remove(&key(k))
+                );
                 self.removed(&key(k));
             }
-            Op::Get(k) => prop_assert_eq!(self.t.get(&key(k)), self.m.get(&key(k))),
+            Op::Get(k) => prop_assert_eq!(self.t.get(&key(k)).map(|e| &e.1), self.m.get(&key(k))),
             Op::GetMut(k) => {
-                let got = self.t.get_mut(&key(k)).map(|v| {
-                    *v = v.wrapping_add(1);
-                    *v
+                let got = self.t.get_mut(&key(k)).map(|e| {
+                    e.1 = e.1.wrapping_add(1);
+                    e.1
                 });
                 let want = self.m.get_mut(&key(k)).map(|v| {
                     *v = v.wrapping_add(1);
@@ -187,10 +205,10 @@ impl Model {
                 let kk = key(k);
                 let got = self
                     .t
-                    .get_mut_or_remove_if(hash_key(&kk), &kk, |v| *v < th)
-                    .map(|v| {
-                        *v = v.wrapping_add(1);
-                        *v
+                    .get_mut_or_remove_if(hash_key(&kk), &kk, |e| e.1 < th)
+                    .map(|e| {
+                        e.1 = e.1.wrapping_add(1);
+                        e.1
                     });
                 let want = match self.m.get(&kk).copied() {
                     Some(v) if v < th => {
@@ -219,12 +237,9 @@ impl Model {
                 let mut cursor = 0;
                 // Enough steps to visit every segment at least once.
                 for _ in 0..=self.t.segment_count() {
-                    cursor = self.t.sweep(
-                        cursor,
-                        usize::from(budget),
-                        |_, v| *v < th,
-                        |k, v| gone.push((k, v)),
-                    );
+                    cursor =
+                        self.t
+                            .sweep(cursor, usize::from(budget), |e| e.1 < th, |e| gone.push(e));
                 }
                 for (k, v) in gone {
                     prop_assert!(v < th);
@@ -244,9 +259,9 @@ impl Model {
                     seen: HashSet::new(),
                 });
                 let mut n = 0;
-                s.cursor = self.t.scan(s.cursor, usize::from(count), |k, v| {
+                s.cursor = self.t.scan(s.cursor, usize::from(count), |(k, v)| {
                     n += 1;
-                    assert_eq!(m.get(k), Some(v), "scan returned a stale item");
+                    assert_eq!(m.get(&k[..]), Some(v), "scan returned a stale item");
                     s.seen.insert(k.to_vec());
                 });
                 prop_assert!(s.cursor <= DASH_SCAN_END);
@@ -268,7 +283,7 @@ impl Model {
                 });
                 match got {
                     None => prop_assert!(self.m.is_empty()),
-                    Some((k, v)) => prop_assert_eq!(self.m.get(k), Some(v)),
+                    Some((k, v)) => prop_assert_eq!(self.m.get(&k[..]), Some(v)),
                 }
             }
         }
@@ -312,7 +327,7 @@ proptest! {
         let mut scanned = Vec::new();
         let mut cursor = 0;
         loop {
-            cursor = md.t.scan(cursor, 7, |k, _| scanned.push(k.to_vec()));
+            cursor = md.t.scan(cursor, 7, |(k, _)| scanned.push(k.to_vec()));
             if cursor == DASH_SCAN_END { break; }
         }
         let unique: HashSet<_> = scanned.iter().cloned().collect();
@@ -328,9 +343,9 @@ proptest! {
 #[test]
 fn splits_and_stash_are_exercised() {
     let n = size(200_000, 3_000) as u32;
-    let mut t = DashTable::new();
+    let mut t: Table<u32> = DashTable::new();
     for i in 0..n {
-        assert_eq!(t.insert(&key(i), i), None);
+        assert_eq!(t.insert(item(&key(i), i)), None);
     }
     t.check_invariants();
     assert!(t.segment_count() > 1);
@@ -346,15 +361,15 @@ fn splits_and_stash_are_exercised() {
         assert!(p.stash_unrecorded > 0, "{p:?}");
     }
     for i in 0..n {
-        assert_eq!(t.get(&key(i)), Some(&i));
+        assert_eq!(t.get(&key(i)).map(|e| &e.1), Some(&i));
         assert_eq!(t.get(&key(i + n)), None);
     }
     for i in (0..n).step_by(2) {
-        assert_eq!(t.remove(&key(i)), Some(i));
+        assert_eq!(t.remove(&key(i)).map(|(_, v)| v), Some(i));
     }
     t.check_invariants();
     for i in 0..n {
-        assert_eq!(t.get(&key(i)).copied(), (i % 2 == 1).then_some(i));
+        assert_eq!(t.get(&key(i)).map(|e| e.1), (i % 2 == 1).then_some(i));
     }
 }
 
@@ -365,12 +380,12 @@ fn scan_returns_every_stable_key_while_segments_split() {
     let stable_n = size(20_000, 300);
     let grow_total = size(100_000, 3_000);
     let per_step = size(200, 100);
-    let mut t: DashTable<u64> = DashTable::new();
+    let mut t: Table<u64> = DashTable::new();
     let stable: Vec<Vec<u8>> = (0..stable_n)
         .map(|i| format!("stable:{i}").into_bytes())
         .collect();
     for k in &stable {
-        t.insert(k, 1);
+        t.insert(item(k, 1));
     }
     let segs_before = t.segment_count();
     let mut seen = HashSet::new();
@@ -378,13 +393,13 @@ fn scan_returns_every_stable_key_while_segments_split() {
     let mut added = 0usize;
     let mut steps = 0;
     loop {
-        cursor = t.scan(cursor, 10, |k, _| {
+        cursor = t.scan(cursor, 10, |(k, _)| {
             seen.insert(k.to_vec());
         });
         steps += 1;
         // Grow between steps (forcing many splits mid-scan), and churn: delete older new keys.
         for _ in 0..per_step.min(grow_total - added) {
-            t.insert(format!("new:{added}").as_bytes(), 2);
+            t.insert(item(format!("new:{added}").as_bytes(), 2));
             if added.is_multiple_of(3) && added > 0 {
                 t.remove(format!("new:{}", added / 2).as_bytes());
             }
@@ -415,9 +430,9 @@ fn scan_returns_every_stable_key_while_segments_split() {
 
 #[test]
 fn scan_cursor_edges() {
-    let mut t: DashTable<u8> = DashTable::new();
-    assert_eq!(t.scan(0, 10, |_, _| panic!("empty")), DASH_SCAN_END);
-    t.insert(b"a", 1);
+    let mut t: Table<u8> = DashTable::new();
+    assert_eq!(t.scan(0, 10, |_| panic!("empty")), DASH_SCAN_END);
+    t.insert(item(b"a", 1));
     // Garbage cursors end or restart somewhere valid; they never panic.
     for c in [
         DASH_SCAN_END,
@@ -426,13 +441,13 @@ fn scan_cursor_edges() {
         (55u64 << 50) | ((1 << 50) - 1),
         1,
     ] {
-        let next = t.scan(c, 1, |_, _| {});
+        let next = t.scan(c, 1, |_| {});
         assert!(next <= DASH_SCAN_END);
     }
     let mut n = 0;
     let mut c = 0;
     loop {
-        c = t.scan(c, 0, |_, _| n += 1);
+        c = t.scan(c, 0, |_| n += 1);
         if c == DASH_SCAN_END {
             break;
         }
@@ -442,10 +457,10 @@ fn scan_cursor_edges() {
 
 #[test]
 fn random_finds_entries() {
-    let mut t: DashTable<u8> = DashTable::new();
+    let mut t: Table<u8> = DashTable::new();
     assert!(t.random(|n| n / 2).is_none());
     for i in 0..size(3000, 200) {
-        t.insert(format!("k{i}").as_bytes(), 0);
+        t.insert(item(format!("k{i}").as_bytes(), 0));
     }
     let mut x = 1usize;
     for _ in 0..100 {
@@ -459,9 +474,9 @@ fn random_finds_entries() {
 
 #[test]
 fn bucket_versions() {
-    let mut t: DashTable<u32> = DashTable::new();
+    let mut t: Table<u32> = DashTable::new();
     for i in 0..size(5_000, 500) as u32 {
-        t.insert(&key(i), i);
+        t.insert(item(&key(i), i));
     }
     let k = key(7);
     let id = t.bucket_of(hash_key(&k), &k).expect("present");
@@ -471,7 +486,9 @@ fn bucket_versions() {
     assert_eq!(t.bucket_version(id), 5);
     assert_eq!(t.bump_bucket_version(id, 9), 5);
     assert_eq!(t.bucket_version(id), 9);
-    assert!(t.bucket_entries(id).any(|(kk, v)| kk == &k[..] && *v == 7));
+    assert!(t
+        .bucket_entries(id)
+        .any(|(kk, v)| kk[..] == k[..] && *v == 7));
     // Versions only grow when items move or segments split.
     let all: Vec<_> = (0..t.bucket_count())
         .map(|i| darter_collections::dash::BucketId {
@@ -483,7 +500,7 @@ fn bucket_versions() {
         t.bump_bucket_version(b, 1);
     }
     for i in 5_000..size(60_000, 3_000) as u32 {
-        t.insert(&key(i), i);
+        t.insert(item(&key(i), i));
     }
     for seg in 0..t.segment_count() {
         for b in 0..60 {
@@ -553,15 +570,15 @@ impl Ledger {
 fn every_value_is_dropped_exactly_once() {
     let n = size(30_000, 1_500) as u32;
     let mut l = Ledger::new();
-    let mut t: DashTable<Tracked> = DashTable::new();
+    let mut t: Table<Tracked> = DashTable::new();
     for i in 0..n {
         let v = l.val();
-        assert!(t.insert(&key(i), v).is_none());
+        assert!(t.insert(item(&key(i), v)).is_none());
     }
     // Replace: the old value comes back to the caller (dropped here).
     for i in (0..n).step_by(3) {
         let v = l.val();
-        drop(t.insert(&key(i), v).expect("replaced"));
+        drop(t.insert(item(&key(i), v)).expect("replaced"));
     }
     // Remove.
     for i in (0..n).step_by(5) {
@@ -570,12 +587,12 @@ fn every_value_is_dropped_exactly_once() {
     // Lazy removal.
     for i in (1..n).step_by(7) {
         let k = key(i);
-        let _ = t.get_mut_or_remove_if(hash_key(&k), &k, |v| v.id % 2 == 0);
+        let _ = t.get_mut_or_remove_if(hash_key(&k), &k, |e| e.1.id % 2 == 0);
     }
     // Sweep (removed pairs handed to the callback, dropped there).
     let mut c = 0;
     for _ in 0..=t.segment_count() {
-        c = t.sweep(c, 100, |_, v| v.id % 11 == 0, |_, _| {});
+        c = t.sweep(c, 100, |e| e.1.id % 11 == 0, |_| {});
     }
     // Insert with GC: everything with an odd id is dead.
     let mut gcd = 0;
@@ -583,10 +600,9 @@ fn every_value_is_dropped_exactly_once() {
         let v = l.val();
         t.insert_with_gc(
             hash_key(&key(i)),
-            &key(i),
-            v,
-            |_, v| v.id % 2 == 1,
-            |_, _| gcd += 1,
+            item(&key(i), v),
+            |e| e.1.id % 2 == 1,
+            |_| gcd += 1,
         );
     }
     assert!(gcd > 0, "GC ran");
@@ -596,7 +612,7 @@ fn every_value_is_dropped_exactly_once() {
     l.assert_all_dropped_once();
     for i in 0..n {
         let v = l.val();
-        t.insert(&key(i), v);
+        t.insert(item(&key(i), v));
     }
     drop(t);
     l.assert_all_dropped_once();
@@ -606,10 +622,10 @@ fn every_value_is_dropped_exactly_once() {
 fn panicking_callbacks_never_double_drop() {
     let n = size(5_000, 1_000) as u32;
     let mut l = Ledger::new();
-    let mut t: DashTable<Tracked> = DashTable::new();
+    let mut t: Table<Tracked> = DashTable::new();
     for i in 0..n {
         let v = l.val();
-        t.insert(&key(i), v);
+        t.insert(item(&key(i), v));
     }
     // Predicate panics midway through a sweep.
     let mut calls = 0;
@@ -617,12 +633,12 @@ fn panicking_callbacks_never_double_drop() {
         t.sweep(
             0,
             usize::MAX,
-            |_, v| {
+            |e| {
                 calls += 1;
                 assert!(calls < 500, "predicate panics");
-                v.id % 2 == 0
+                e.1.id % 2 == 0
             },
-            |_, _| {},
+            |_| {},
         );
     }));
     assert!(r.is_err());
@@ -632,8 +648,8 @@ fn panicking_callbacks_never_double_drop() {
         t.sweep(
             0,
             usize::MAX,
-            |_, v| v.id % 3 == 0,
-            |_, _v| panic!("on_dead panics"),
+            |e| e.1.id % 3 == 0,
+            |_e| panic!("on_dead panics"),
         );
     }));
     assert!(r.is_err());
@@ -650,16 +666,15 @@ fn panicking_callbacks_never_double_drop() {
             let v = l.val();
             t.insert_with_gc(
                 hash_key(&key(i)),
-                &key(i),
-                v,
-                |_, _| panic!("dead panics"),
-                |_, _| {},
+                item(&key(i), v),
+                |_| panic!("dead panics"),
+                |_| {},
             );
         }
     }));
     assert!(r.is_err());
     t.check_invariants();
-    let live: Vec<u64> = t.iter().map(|(_, v)| v.id).collect();
+    let live: Vec<u64> = t.iter().map(|e| e.1.id).collect();
     for &id in &live {
         assert_eq!(l.dropped(id), 0, "a live value was dropped");
     }
@@ -671,11 +686,11 @@ fn panicking_callbacks_never_double_drop() {
 fn a_panicking_destructor_still_drops_everything_once() {
     for how in ["clear", "drop"] {
         let mut l = Ledger::new();
-        let mut t: DashTable<Tracked> = DashTable::new();
+        let mut t: Table<Tracked> = DashTable::new();
         for i in 0..size(2_000, 1_000) as u32 {
             let mut v = l.val();
             v.panic_on_drop = i == 100;
-            t.insert(&key(i), v);
+            t.insert(item(&key(i), v));
         }
         assert!(t.segment_count() > 1);
         let r = catch_unwind(AssertUnwindSafe(|| {
@@ -712,11 +727,11 @@ fn measure(n: usize, mut fill: impl FnMut(&[u8], u64), keep: impl FnOnce()) -> f
 /// Table overhead per item at `n` items for the Dash table and hashbrown (same keys, hasher and
 /// value type), with the Dash load factor.
 fn compare(n: usize) -> (f64, f64, f64) {
-    let mut dash: DashTable<u64> = DashTable::new();
+    let mut dash: Table<u64> = DashTable::new();
     let dash_bpi = measure(
         n,
         |k, v| {
-            dash.insert(k, v);
+            dash.insert(item(k, v));
         },
         || {},
     );

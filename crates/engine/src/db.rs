@@ -9,60 +9,67 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use darter_collections::dash::DashTable;
 use darter_collections::{hash_key, Value};
+use std::mem::size_of;
 use std::sync::Arc;
 
-/// A stored value with its absolute expiry deadline (ms since the epoch, 0 = none) and the time
-/// it was last accessed (what OBJECT IDLETIME reports).
+use darter_collections::compact::lru_clock;
+pub use darter_collections::compact::Entry;
+
+/// An entry's contents apart from its key, owned: what `DbSlice::set` stores and
+/// `DbSlice::remove` hands back. Moving a record from one key to another (RENAME, MOVE) keeps
+/// its deadline and its access stamp.
 ///
-/// The access stamp is whole seconds since the epoch, like Redis's LRU clock (`u32`: good until
-/// 2106), and 0 until the entry is stored: `DbSlice::set` stamps an unstamped entry with the
-/// slice's clock, and every touching lookup (`DbSlice::find`) restamps it. It is bookkeeping, not
-/// content: `Entry`'s equality ignores it.
+/// The stamp is None until the record has been stored: `set` then stamps it with the slice's
+/// clock. It is bookkeeping, not content: equality ignores it.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct Record {
     pub value: Value,
+    /// Absolute expiry deadline in ms since the epoch, 0 for none.
     pub expire_at: u64,
-    access_s: u32,
+    stamp: Option<u32>,
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, o: &Entry) -> bool {
+impl PartialEq for Record {
+    fn eq(&self, o: &Record) -> bool {
         self.value == o.value && self.expire_at == o.expire_at
     }
 }
 
-#[inline]
-fn secs(now_ms: u64) -> u32 {
-    (now_ms / 1000).min(u32::MAX as u64) as u32
-}
-
-impl Entry {
-    pub fn new(value: Value) -> Entry {
-        Entry {
+impl Record {
+    pub fn new(value: Value) -> Record {
+        Record {
             value,
             expire_at: 0,
-            access_s: 0,
+            stamp: None,
         }
     }
 
-    #[inline]
-    pub fn is_expired(&self, now_ms: u64) -> bool {
-        // Redis's keyIsExpired: a key expires strictly after its deadline.
-        self.expire_at != 0 && now_ms > self.expire_at
+    /// A record with a deadline (0 for none).
+    pub fn with_expiry(value: Value, expire_at: u64) -> Record {
+        Record {
+            value,
+            expire_at,
+            stamp: None,
+        }
     }
 
-    /// Records an access at `now_ms`.
-    #[inline]
+    /// Takes a stored entry apart (its key is dropped).
+    pub fn from_entry(mut e: Entry) -> Record {
+        Record {
+            value: e.take_value(),
+            expire_at: e.expire_at(),
+            stamp: Some(e.stamp()),
+        }
+    }
+
+    /// Records an access at `now_ms` (a record taken out by a write lookup).
     pub fn touch(&mut self, now_ms: u64) {
-        self.access_s = secs(now_ms);
+        self.stamp = Some(lru_clock(now_ms));
     }
 
-    /// Whole seconds since the last access (OBJECT IDLETIME); 0 for an entry never stamped.
-    pub fn idle_secs(&self, now_ms: u64) -> u64 {
-        if self.access_s == 0 {
-            return 0;
-        }
-        u64::from(secs(now_ms).saturating_sub(self.access_s))
+    /// An owned copy of a stored entry's contents (COPY): a copy counts as new, so unstamped.
+    pub fn copy_of(e: &Entry) -> Record {
+        Record::with_expiry(e.to_value(), e.expire_at())
     }
 }
 
@@ -79,8 +86,8 @@ pub struct DbSlice {
     with_ttl: usize,
     pub stats: SliceStats,
     expire_cursor: usize,
-    /// The latest time (whole seconds) any call told this slice; stamps entries stored by `set`,
-    /// which is not given the time.
+    /// The latest time (ms) any call told this slice, as an access stamp: stamps records stored
+    /// by `set`, which is not given the time.
     clock_s: u32,
     /// The latest time (ms) any call told this slice: what `set` uses to recognise expired items
     /// when a full segment garbage-collects before splitting.
@@ -94,6 +101,14 @@ impl DbSlice {
     pub fn new() -> DbSlice {
         DbSlice {
             clock: Engine::current().map(|e| e.clock.clone()),
+            ..DbSlice::default()
+        }
+    }
+
+    /// A slice reading `clock` (its shard's) when it has been told no time yet.
+    pub fn with_clock(clock: Arc<Clock>) -> DbSlice {
+        DbSlice {
+            clock: Some(clock),
             ..DbSlice::default()
         }
     }
@@ -158,20 +173,19 @@ impl DbSlice {
     /// method given `now_ms` calls it; shard-side command code may call it once per command.
     #[inline]
     pub fn observe(&mut self, now_ms: u64) {
-        self.clock_s = secs(now_ms);
+        self.clock_s = lru_clock(now_ms);
         self.now_ms = now_ms;
     }
 
-    /// Inserts or replaces `key` with `entry` (its deadline included). An entry never stamped
-    /// (fresh from `Entry::new`) counts as accessed now.
-    pub fn set(&mut self, key: &[u8], mut entry: Entry) -> Option<Entry> {
-        if entry.access_s == 0 {
-            entry.access_s = match &self.clock {
-                Some(c) if self.clock_s == 0 || c.is_manual() => secs(c.now_ms()),
-                _ => self.clock_s,
-            };
-        }
-        let ttl = entry.expire_at != 0;
+    /// Inserts or replaces `key` with `rec` (its deadline included), returning the previous
+    /// contents (expired or not). A record never stored (fresh from `Record::new`) counts as
+    /// accessed now.
+    pub fn set(&mut self, key: &[u8], rec: Record) -> Option<Record> {
+        let stamp = rec.stamp.unwrap_or_else(|| match &self.clock {
+            Some(c) if self.now_ms == 0 || c.is_manual() => lru_clock(c.now_ms()),
+            _ => self.clock_s,
+        });
+        let ttl = rec.expire_at != 0;
         // A full segment first reclaims expired items in the buckets it probes, then splits
         // (Dash's insertion-time GC): expired keys nobody reads cost no growth.
         let now = match &self.clock {
@@ -181,10 +195,9 @@ impl DbSlice {
         let mut reclaimed = 0usize;
         let old = self.table.insert_with_gc(
             hash_key(key),
-            key,
-            entry,
-            |_, e| now != 0 && e.is_expired(now),
-            |_, _| reclaimed += 1,
+            Entry::new(key, rec.value, rec.expire_at, stamp),
+            |e| now != 0 && e.is_expired(now),
+            |_| reclaimed += 1,
         );
         if reclaimed > 0 {
             self.with_ttl -= reclaimed;
@@ -193,6 +206,7 @@ impl DbSlice {
         if ttl {
             self.with_ttl += 1;
         }
+        let old = old.map(Record::from_entry);
         if let Some(o) = &old {
             if o.expire_at != 0 {
                 self.with_ttl -= 1;
@@ -201,18 +215,18 @@ impl DbSlice {
         old
     }
 
-    /// Removes a key, returning its entry unless it had already expired.
-    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+    /// Removes a key, returning its contents unless it had already expired.
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Record> {
         self.observe(now_ms);
         let e = self.table.remove(key)?;
-        if e.expire_at != 0 {
+        if e.expire_at() != 0 {
             self.with_ttl -= 1;
         }
         if e.is_expired(now_ms) {
             self.stats.expired_keys += 1;
             None
         } else {
-            Some(e)
+            Some(Record::from_entry(e))
         }
     }
 
@@ -221,8 +235,8 @@ impl DbSlice {
         let Some(e) = self.find(key, now_ms) else {
             return false;
         };
-        let had = e.expire_at != 0;
-        e.expire_at = expire_at;
+        let had = e.expire_at() != 0;
+        e.set_expire_at(expire_at);
         match (had, expire_at != 0) {
             (false, true) => self.with_ttl += 1,
             (true, false) => self.with_ttl -= 1,
@@ -245,9 +259,9 @@ impl DbSlice {
         now_ms: u64,
         mut f: impl FnMut(&[u8], &Entry),
     ) -> u64 {
-        self.table.scan(cursor, count, |k, e| {
+        self.table.scan(cursor, count, |e| {
             if !e.is_expired(now_ms) {
-                f(k, e)
+                f(e.key(), e)
             }
         })
     }
@@ -256,7 +270,8 @@ impl DbSlice {
     pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.table
             .iter()
-            .filter(move |(_, e)| !e.is_expired(now_ms))
+            .filter(move |e| !e.is_expired(now_ms))
+            .map(|e| (e.key(), e))
     }
 
     /// A random live key, if any (tries a bounded number of times to skip expired ones).
@@ -267,11 +282,11 @@ impl DbSlice {
     ) -> Option<Vec<u8>> {
         self.observe(now_ms);
         for _ in 0..100 {
-            let (k, e) = self.table.random(&mut rnd)?;
+            let e = self.table.random(&mut rnd)?;
+            let k = e.key().to_vec();
             if !e.is_expired(now_ms) {
-                return Some(k.to_vec());
+                return Some(k);
             }
-            let k = k.to_vec();
             self.remove(&k, now_ms);
         }
         None
@@ -288,8 +303,8 @@ impl DbSlice {
         self.expire_cursor = self.table.sweep(
             self.expire_cursor,
             budget,
-            |_, e| e.is_expired(now_ms),
-            |_, _| n += 1,
+            |e| e.is_expired(now_ms),
+            |_| n += 1,
         );
         self.with_ttl -= n;
         self.stats.expired_keys += n as u64;
@@ -305,19 +320,18 @@ impl DbSlice {
 /// Memory accounting (MEMORY USAGE, MEMORY STATS, INFO memory). What a table slot costs depends
 /// on the table behind the slice: these change with it, in this one place.
 impl DbSlice {
-    /// Bytes one entry occupies inside the table itself, apart from the key's and the value's heap
-    /// blocks: the Dash slot (the key's handle and the `Entry`) plus its one-byte fingerprint
-    /// (bucket bitmaps and versions add about one more byte per slot, counted in
-    /// `table_overhead_bytes` through the capacity).
-    pub const SLOT_BYTES: usize =
-        std::mem::size_of::<Box<[u8]>>() + std::mem::size_of::<Entry>() + 1;
+    /// Bytes one entry occupies inside the table itself, apart from its key's and value's heap
+    /// blocks: the 36-byte compact entry (inline key and value, tags, access stamp) plus its
+    /// one-byte fingerprint (bucket bitmaps and versions add about one more byte per slot,
+    /// counted in `table_overhead_bytes` through whole segments).
+    pub const SLOT_BYTES: usize = size_of::<Entry>() + 1;
 
-    /// Bytes attributable to one entry (MEMORY USAGE): the key's heap block and the value's, each
-    /// at the size mimalloc really gives such a request (`darter_alloc::good_size`, its size
-    /// class), plus `SLOT_BYTES`. Inline integers own no heap block.
-    pub fn entry_bytes(key: &[u8], e: &Entry) -> usize {
-        darter_alloc::good_size(key.len())
-            + darter_alloc::good_size(e.value.heap_bytes())
+    /// Bytes attributable to one entry (MEMORY USAGE): its slot, plus the key's and the value's
+    /// heap blocks (none for inline keys, inline strings and integers), each at the size
+    /// mimalloc really gives such a request (`darter_alloc::good_size`, its size class).
+    pub fn entry_bytes(e: &Entry) -> usize {
+        darter_alloc::good_size(e.key_heap_len())
+            + darter_alloc::good_size(e.value_heap_len())
             + Self::SLOT_BYTES
     }
 
@@ -327,10 +341,11 @@ impl DbSlice {
         self.table.get(key)
     }
 
-    /// The table's own bytes (MEMORY STATS's `overhead.hashtable.main`): every slot of every
-    /// segment, used or free, at `SLOT_BYTES`, as Redis counts its whole bucket array.
+    /// The table's own bytes (MEMORY STATS's `overhead.hashtable.main`): every segment, used
+    /// or free, and the directory, as Redis counts its whole bucket array.
     pub fn table_overhead_bytes(&self) -> usize {
-        self.table.capacity() * Self::SLOT_BYTES
+        self.table.segment_count() * DashTable::<Entry>::SEGMENT_BYTES
+            + self.table.directory_len() * size_of::<u32>()
     }
 }
 
@@ -341,8 +356,8 @@ mod tests {
 
     const T0: u64 = 1_700_000_000_000;
 
-    fn entry(v: &[u8]) -> Entry {
-        Entry::new(Value::Str(StrValue::from_bytes(v)))
+    fn entry(v: &[u8]) -> Record {
+        Record::new(Value::Str(StrValue::from_bytes(v)))
     }
 
     #[test]
@@ -371,7 +386,7 @@ mod tests {
         let mut db = DbSlice::new();
         db.observe(T0);
         db.set(b"k", entry(b"v"));
-        let stored = db.find(b"k", T0 + 1_000).unwrap().clone();
+        let stored = Record::copy_of(db.find(b"k", T0 + 1_000).unwrap());
         assert_eq!(stored, entry(b"v"));
         let mut with_ttl = entry(b"v");
         with_ttl.expire_at = T0 + 5;

@@ -11,7 +11,7 @@ pub mod keys;
 pub mod shard;
 pub mod tx;
 
-pub use db::{DbSlice, Entry};
+pub use db::{DbSlice, Entry, Record};
 pub use engine::{Engine, EngineOptions};
 pub use keys::{key_fp, shard_of, KeyHash};
 pub use shard::{local_shard_id, with_local_shard, Shard, ShardId};

@@ -52,7 +52,9 @@ impl Shard {
     pub fn new(id: ShardId, dbnum: usize, clock: Arc<Clock>) -> Shard {
         Shard {
             id,
-            dbs: (0..dbnum).map(|_| DbSlice::new()).collect(),
+            dbs: (0..dbnum)
+                .map(|_| DbSlice::with_clock(clock.clone()))
+                .collect(),
             clock,
             stats: ShardStats::default(),
             tx: TxState::default(),

@@ -5,7 +5,7 @@
 use darter_collections::{StrValue, Value};
 use darter_engine::keys::{key_fp, key_hash};
 use darter_engine::tx::HopFn;
-use darter_engine::{Engine, EngineOptions, Entry, LockReq, Shard, Transaction};
+use darter_engine::{Engine, EngineOptions, LockReq, Record, Shard, Transaction};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -57,14 +57,12 @@ fn read(s: &mut Shard, k: &[u8]) -> i64 {
     let now = s.now_ms();
     s.dbs[0]
         .find(k, now)
-        .map(|e| match &e.value {
-            Value::Str(v) => v.as_i64().unwrap_or(0),
-        })
+        .and_then(|e| e.as_str()?.as_i64())
         .unwrap_or(0)
 }
 
 fn write(s: &mut Shard, k: &[u8], v: i64) {
-    s.dbs[0].set(k, Entry::new(Value::Str(StrValue::Int(v))));
+    s.dbs[0].set(k, Record::new(Value::Str(StrValue::Int(v))));
 }
 
 fn lock(k: &[u8], exclusive: bool) -> (usize, Vec<LockReq>) {

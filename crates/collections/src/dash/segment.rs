@@ -25,10 +25,18 @@ pub(crate) const BUCKETS: usize = REGULAR + STASH;
 pub(crate) const SEGMENT_SLOTS: usize = BUCKETS * SLOTS;
 const ALL: u16 = (1 << SLOTS) - 1;
 
-/// A stored item. Keys own their bytes; values are opaque.
-pub(crate) struct Slot<V> {
-    pub(crate) key: Box<[u8]>,
-    pub(crate) val: V,
+/// What a table stores: an item that can show its key (the table hashes and compares it, and
+/// never looks at anything else). The key must not change while the item is in a table.
+pub trait DashItem {
+    fn key(&self) -> &[u8];
+}
+
+/// The plain pairing of an owned key and a value (tests, benches, simple tables).
+impl<V> DashItem for (Box<[u8]>, V) {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// The one-byte fingerprint: the low 8 bits of the hash (not used by bucket or directory).
@@ -218,25 +226,25 @@ impl Meta {
 /// Metadata is kept apart from the slots (1,440 contiguous bytes per segment): a miss touches
 /// one or two metadata lines and no slot, and the metadata of a whole table stays compact in
 /// cache. (Measured against metadata-next-to-slots: misses and inserts faster, hits slower.)
-pub(crate) struct Segment<V> {
+pub(crate) struct Segment<T: DashItem> {
     meta: [Meta; BUCKETS],
     versions: [u64; BUCKETS],
-    slots: [[MaybeUninit<Slot<V>>; SLOTS]; BUCKETS],
+    slots: [[MaybeUninit<T>; SLOTS]; BUCKETS],
     /// For each stash slot, the home bucket of the item in it.
     stash_home: [[u8; SLOTS]; STASH],
     pub(crate) local_depth: u32,
     len: u32,
 }
 
-impl<V> Segment<V> {
-    pub(crate) fn new_boxed(local_depth: u32) -> Box<Segment<V>> {
-        let layout = Layout::new::<Segment<V>>();
+impl<T: DashItem> Segment<T> {
+    pub(crate) fn new_boxed(local_depth: u32) -> Box<Segment<T>> {
+        let layout = Layout::new::<Segment<T>>();
         // SAFETY: the layout is non-zero-sized (the metadata alone is > 1.4 KB). Every field of
         // `Segment` is valid when all bytes are zero: integers and integer arrays, and
         // `MaybeUninit` slots, which are never read while their busy bit (zero here) is clear.
         // The pointer comes from the global allocator with `Segment`'s layout, as `Box` requires.
         let mut seg = unsafe {
-            let p = alloc_zeroed(layout) as *mut Segment<V>;
+            let p = alloc_zeroed(layout) as *mut Segment<T>;
             if p.is_null() {
                 handle_alloc_error(layout);
             }
@@ -264,7 +272,7 @@ impl<V> Segment<V> {
 
     /// The item in a busy slot. Panics if the slot is free.
     #[inline]
-    pub(crate) fn get(&self, b: usize, s: usize) -> &Slot<V> {
+    pub(crate) fn get(&self, b: usize, s: usize) -> &T {
         assert!(
             self.meta[b].bits & (1 << s) != 0,
             "dash: read of a free slot"
@@ -275,7 +283,7 @@ impl<V> Segment<V> {
 
     /// The item in a busy slot, mutably. Panics if the slot is free.
     #[inline]
-    pub(crate) fn get_mut(&mut self, b: usize, s: usize) -> &mut Slot<V> {
+    pub(crate) fn get_mut(&mut self, b: usize, s: usize) -> &mut T {
         assert!(
             self.meta[b].bits & (1 << s) != 0,
             "dash: write to a free slot"
@@ -287,7 +295,7 @@ impl<V> Segment<V> {
     /// Writes `item` into a free slot and marks it busy. Panics if the slot is busy (that would
     /// leak the old item, never double-drop it, but it is always a bug).
     #[inline]
-    fn put(&mut self, b: usize, s: usize, fp: u8, probe: bool, item: Slot<V>) {
+    fn put(&mut self, b: usize, s: usize, fp: u8, probe: bool, item: T) {
         let m = &mut self.meta[b];
         assert!(m.bits & (1 << s) == 0, "dash: write over a busy slot");
         m.occupy(s, fp, probe);
@@ -296,7 +304,7 @@ impl<V> Segment<V> {
 
     /// Moves the item out of a busy slot and marks it free. Panics if the slot is free.
     #[inline]
-    fn take(&mut self, b: usize, s: usize) -> Slot<V> {
+    fn take(&mut self, b: usize, s: usize) -> T {
         let m = &mut self.meta[b];
         assert!(m.bits & (1 << s) != 0, "dash: take from a free slot");
         m.vacate(s);
@@ -323,7 +331,7 @@ impl<V> Segment<V> {
     }
 
     /// Places an item and keeps the stash records and the count in step.
-    fn insert_at(&mut self, b: usize, s: usize, fp: u8, probe: bool, home: usize, item: Slot<V>) {
+    fn insert_at(&mut self, b: usize, s: usize, fp: u8, probe: bool, home: usize, item: T) {
         self.put(b, s, fp, probe, item);
         if b >= REGULAR {
             self.stash_home[b - REGULAR][s] = home as u8;
@@ -333,7 +341,7 @@ impl<V> Segment<V> {
     }
 
     /// Removes the item in a busy slot, keeping the stash records and the count in step.
-    pub(crate) fn remove_at(&mut self, b: usize, s: usize) -> Slot<V> {
+    pub(crate) fn remove_at(&mut self, b: usize, s: usize) -> T {
         let item = self.take(b, s);
         if b >= REGULAR {
             let home = usize::from(self.stash_home[b - REGULAR][s]);
@@ -374,13 +382,13 @@ impl<V> Segment<V> {
         let n = next(h);
         let mh = self.meta(h);
         for s in Bits(mh.matches(fp) & !mh.probe()) {
-            if *self.get(h, s).key == *key {
+            if self.get(h, s).key() == key {
                 return Some((h, s));
             }
         }
         let mn = self.meta(n);
         for s in Bits(mn.matches(fp) & mn.probe()) {
-            if *self.get(n, s).key == *key {
+            if self.get(n, s).key() == key {
                 return Some((n, s));
             }
         }
@@ -392,7 +400,7 @@ impl<V> Segment<V> {
         for sb in Bits(u16::from(stash)) {
             let b = REGULAR + sb;
             for s in Bits(self.meta(b).matches(fp)) {
-                if *self.get(b, s).key == *key {
+                if self.get(b, s).key() == key {
                     return Some((b, s));
                 }
             }
@@ -403,11 +411,7 @@ impl<V> Segment<V> {
     /// Places a new item (its key absent from the segment): the emptier of home and neighbour
     /// (home on a tie), else by displacing one item to make room in home or neighbour, else a
     /// stash bucket. Gives the item back when the segment is full for this hash.
-    pub(crate) fn try_insert(
-        &mut self,
-        hash: u64,
-        item: Slot<V>,
-    ) -> Result<(usize, usize), Slot<V>> {
+    pub(crate) fn try_insert(&mut self, hash: u64, item: T) -> Result<(usize, usize), T> {
         let fp = fp_of(hash);
         let h = home_of(hash);
         let n = next(h);
@@ -479,17 +483,16 @@ impl<V> Segment<V> {
         &mut self,
         b: usize,
         len: &mut usize,
-        dead: &mut impl FnMut(&[u8], &V) -> bool,
-        on_dead: &mut impl FnMut(Box<[u8]>, V),
+        dead: &mut impl FnMut(&T) -> bool,
+        on_dead: &mut impl FnMut(T),
     ) -> usize {
         let mut n = 0;
         for s in Bits(self.busy(b)) {
-            let it = self.get(b, s);
-            if dead(&it.key, &it.val) {
+            if dead(self.get(b, s)) {
                 let it = self.remove_at(b, s);
                 *len -= 1;
                 n += 1;
-                on_dead(it.key, it.val);
+                on_dead(it);
             }
         }
         n
@@ -501,8 +504,8 @@ impl<V> Segment<V> {
         &mut self,
         hash: u64,
         len: &mut usize,
-        dead: &mut impl FnMut(&[u8], &V) -> bool,
-        on_dead: &mut impl FnMut(Box<[u8]>, V),
+        dead: &mut impl FnMut(&T) -> bool,
+        on_dead: &mut impl FnMut(T),
     ) -> usize {
         let h = home_of(hash);
         let mut n = 0;
@@ -519,8 +522,8 @@ impl<V> Segment<V> {
     pub(crate) fn remove_where(
         &mut self,
         len: &mut usize,
-        dead: &mut impl FnMut(&[u8], &V) -> bool,
-        on_dead: &mut impl FnMut(Box<[u8]>, V),
+        dead: &mut impl FnMut(&T) -> bool,
+        on_dead: &mut impl FnMut(T),
     ) -> usize {
         let mut n = 0;
         for b in 0..BUCKETS {
@@ -532,12 +535,12 @@ impl<V> Segment<V> {
     /// Splits by hash bit `bit` (counted from the least significant): items with that bit set
     /// move to `other` (a fresh segment), each into the same bucket and slot it had here, so the
     /// move can never fail. Versions are copied, so both halves look at least as new as before.
-    pub(crate) fn split_into(&mut self, other: &mut Segment<V>, bit: u32) {
+    pub(crate) fn split_into(&mut self, other: &mut Segment<T>, bit: u32) {
         debug_assert_eq!(other.len, 0);
         other.versions = self.versions;
         for b in 0..BUCKETS {
             for s in Bits(self.busy(b)) {
-                if (hash_key(&self.get(b, s).key) >> bit) & 1 == 0 {
+                if (hash_key(self.get(b, s).key()) >> bit) & 1 == 0 {
                     continue;
                 }
                 let home = self.home_at(b, s);
@@ -551,10 +554,10 @@ impl<V> Segment<V> {
 
     /// Calls `f` for every item whose home (logical bucket) is `b`, wherever it sits: `b`'s own
     /// slots, the neighbour's probing slots, and the stash. Returns how many.
-    pub(crate) fn for_each_home(&self, b: usize, f: &mut impl FnMut(&[u8], &V)) -> usize {
+    pub(crate) fn for_each_home(&self, b: usize, f: &mut impl FnMut(&T)) -> usize {
         let mut count = 0;
-        let mut emit = |it: &Slot<V>| {
-            f(&it.key, &it.val);
+        let mut emit = |it: &T| {
+            f(it);
             count += 1;
         };
         let mb = self.meta(b);
@@ -618,7 +621,7 @@ impl<V> Segment<V> {
             }
             for s in Bits(m.busy()) {
                 live += 1;
-                let h = hash_key(&self.get(b, s).key);
+                let h = hash_key(self.get(b, s).key());
                 assert_eq!(fp_of(h), m.fps[s], "fingerprint mismatch");
                 assert_eq!(
                     home_of(h),
@@ -642,7 +645,7 @@ impl<V> Segment<V> {
     }
 }
 
-impl<V> Segment<V> {
+impl<T: DashItem> Segment<T> {
     /// Drops every live item. `take` clears each busy bit before the item is dropped, so calling
     /// this again after a destructor panicked drops exactly the items not yet dropped.
     fn drop_items(&mut self) {
@@ -654,12 +657,12 @@ impl<V> Segment<V> {
     }
 }
 
-impl<V> Drop for Segment<V> {
+impl<T: DashItem> Drop for Segment<T> {
     fn drop(&mut self) {
         /// Runs only while unwinding from a value's destructor: drops the remaining items (as
         /// `Vec` does). A second panicking destructor then aborts the process, as in `Vec`.
-        struct Rest<'a, V>(&'a mut Segment<V>);
-        impl<V> Drop for Rest<'_, V> {
+        struct Rest<'a, T: DashItem>(&'a mut Segment<T>);
+        impl<T: DashItem> Drop for Rest<'_, T> {
             fn drop(&mut self) {
                 self.0.drop_items();
             }

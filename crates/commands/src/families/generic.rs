@@ -25,10 +25,10 @@ use crate::multi::{panic_reply, run_each, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::dash::{DASH_SCAN_BITS as POS_BITS, DASH_SCAN_END as POS_END};
-use darter_collections::{StrValue, Value};
+use darter_collections::StrRef;
 use darter_engine::keys::shard_of;
 use darter_engine::tx::HopFn;
-use darter_engine::{DbSlice, Entry, Panicked, Shard, Transaction};
+use darter_engine::{DbSlice, Entry, Panicked, Record, Shard, Transaction};
 use darter_resp::ReplyWriter;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -294,10 +294,10 @@ pub fn op_expire(db: &mut DbSlice, key: &[u8], when_ms: i64, flags: u8, now_ms: 
         return 0;
     };
     // -1 = no deadline, which GT treats as infinite and LT as "anything is less".
-    let current = if e.expire_at == 0 {
+    let current = if e.expire_at() == 0 {
         -1
     } else {
-        e.expire_at as i64
+        e.expire_at() as i64
     };
     if (flags & EXPIRE_NX != 0 && current != -1)
         || (flags & EXPIRE_XX != 0 && current == -1)
@@ -316,7 +316,7 @@ pub fn op_expire(db: &mut DbSlice, key: &[u8], when_ms: i64, flags: u8, now_ms: 
 
 /// PERSIST: drops the deadline. 1 when there was one, 0 when none or no key.
 pub fn op_persist(db: &mut DbSlice, key: &[u8], now_ms: u64) -> i64 {
-    match db.find(key, now_ms).map(|e| e.expire_at != 0) {
+    match db.find(key, now_ms).map(|e| e.expire_at() != 0) {
         Some(true) => {
             db.set_expire(key, 0, now_ms);
             1
@@ -400,8 +400,8 @@ pub enum Deadline {
 pub fn op_deadline(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Deadline {
     match db.find_notouch(key, now_ms) {
         None => Deadline::NoKey,
-        Some(e) if e.expire_at == 0 => Deadline::Persistent,
-        Some(e) => Deadline::At(e.expire_at),
+        Some(e) if e.expire_at() == 0 => Deadline::Persistent,
+        Some(e) => Deadline::At(e.expire_at()),
     }
 }
 
@@ -441,7 +441,7 @@ fn shard_pexpiretime(sc: &mut ShardCmd, w: &mut ReplyWriter) {
 
 /// TYPE: the value's type name, or None for no key. Does not touch.
 pub fn op_type(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<&'static str> {
-    db.find_notouch(key, now_ms).map(|e| e.value.type_name())
+    db.find_notouch(key, now_ms).map(|e| e.type_name())
 }
 
 /// TYPE key
@@ -577,7 +577,7 @@ pub fn op_scan(
         }
         if let Some(t) = &filter.type_name {
             type_lookups += 1;
-            if !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()) {
+            if !t.eq_ignore_ascii_case(e.type_name().as_bytes()) {
                 return;
             }
         }
@@ -752,7 +752,7 @@ pub fn op_rename(db: &mut DbSlice, src: &[u8], dst: &[u8], nx: bool, now_ms: u64
 
 /// Takes `key`'s live entry out of the slice (the source half of a cross-shard move), recording
 /// the access as Redis's write lookup does.
-pub fn op_take(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Entry> {
+pub fn op_take(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Record> {
     let mut e = db.remove(key, now_ms)?;
     e.touch(now_ms);
     Some(e)
@@ -942,15 +942,15 @@ impl Copied {
 }
 
 /// COPY's source half: a copy of `key`'s entry (deadline included), counted as a read.
-pub fn op_copy_read(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Entry> {
-    db.find(key, now_ms).map(|e| e.clone())
+pub fn op_copy_read(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Record> {
+    db.find(key, now_ms).map(|e| Record::copy_of(e))
 }
 
 /// COPY's destination half: stores `entry` under `key` unless it exists and `replace` is off.
 pub fn op_copy_write(
     db: &mut DbSlice,
     key: &[u8],
-    entry: Entry,
+    entry: Record,
     replace: bool,
     now_ms: u64,
 ) -> Copied {
@@ -1145,9 +1145,9 @@ const SHARED_INTEGERS: i64 = 10_000;
 
 /// OBJECT REFCOUNT of a value: Redis shares the integer strings 0..9999 (under the default
 /// maxmemory policy), every other value has one reference.
-pub fn refcount(v: &Value) -> i64 {
-    match v {
-        Value::Str(StrValue::Int(i)) if (0..SHARED_INTEGERS).contains(i) => SHARED_REFCOUNT,
+pub fn refcount(e: &Entry) -> i64 {
+    match e.as_str() {
+        Some(StrRef::Int(i)) if (0..SHARED_INTEGERS).contains(&i) => SHARED_REFCOUNT,
         _ => 1,
     }
 }
@@ -1185,8 +1185,8 @@ pub enum ObjectInfo {
 pub fn op_object(db: &mut DbSlice, sub: &[u8], key: &[u8], now_ms: u64) -> Option<ObjectInfo> {
     let e = db.find_notouch(key, now_ms)?;
     Some(match sub {
-        b"encoding" => ObjectInfo::Encoding(e.value.encoding()),
-        b"refcount" => ObjectInfo::RefCount(refcount(&e.value)),
+        b"encoding" => ObjectInfo::Encoding(e.encoding()),
+        b"refcount" => ObjectInfo::RefCount(refcount(e)),
         b"idletime" => ObjectInfo::IdleSecs(e.idle_secs(now_ms)),
         _ => ObjectInfo::FreqUntracked,
     })

@@ -384,7 +384,7 @@ fn memory_usage(c: &mut ShardCmd, w: &mut ReplyWriter) {
         return w.error(e);
     }
     match c.shard.dbs[c.db].get_including_expired(&c.args[2]) {
-        Some(e) => w.int(DbSlice::entry_bytes(&c.args[2], e) as i64),
+        Some(e) => w.int(DbSlice::entry_bytes(e) as i64),
         None => w.null(),
     }
 }
@@ -454,19 +454,28 @@ mod tests {
 
     #[test]
     fn entry_bytes_follow_key_and_value_sizes() {
-        let e = |v: &[u8]| Entry::new(Value::Str(StrValue::from_bytes(v)));
-        let int = DbSlice::entry_bytes(b"k", &e(b"12345"));
+        let e = |k: &[u8], v: &[u8]| Entry::new(k, Value::Str(StrValue::from_bytes(v)), 0, 0);
+        let int = DbSlice::entry_bytes(&e(b"k", b"12345"));
         assert_eq!(
             int,
-            darter_alloc::good_size(1) + DbSlice::SLOT_BYTES,
-            "an integer owns no heap block"
+            DbSlice::SLOT_BYTES,
+            "an integer and a short key own no heap block"
         );
-        let short = DbSlice::entry_bytes(b"k", &e(b"hello"));
-        let long = DbSlice::entry_bytes(b"k", &e(&[b'x'; 1000]));
-        assert!(int < short && short < long);
+        let short = DbSlice::entry_bytes(&e(b"k", b"hello"));
+        assert_eq!(short, DbSlice::SLOT_BYTES, "a 16-byte string is inline");
+        let medium = DbSlice::entry_bytes(&e(b"k", b"hello, a string of 30 bytes!!!"));
+        let long = DbSlice::entry_bytes(&e(b"k", &[b'x'; 1000]));
+        assert!(short < medium && medium < long);
         assert!(long >= 1000 + DbSlice::SLOT_BYTES);
-        let longer_key = DbSlice::entry_bytes(&[b'k'; 100], &e(b"hello"));
-        assert!(longer_key >= short + 99);
+        let longer_key = DbSlice::entry_bytes(&e(&[b'k'; 100], b"hello"));
+        assert!(longer_key >= short + 100);
+        let mut with_ttl = e(b"k", b"hello");
+        with_ttl.set_expire_at(1);
+        assert_eq!(
+            DbSlice::entry_bytes(&with_ttl),
+            darter_alloc::good_size(9) + DbSlice::SLOT_BYTES,
+            "a deadline moves the key into a block after the 8-byte deadline"
+        );
     }
 
     #[test]

@@ -30,9 +30,9 @@ use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use crate::stats;
 use bytes::Bytes;
 use darter_collections::num::{format_i64, string2ll};
-use darter_collections::{StrValue, Value};
+use darter_collections::{StrRef, StrValue, Value};
 use darter_engine::keys::{key_fp, key_hash};
-use darter_engine::{Engine, Entry, LockReq, Panicked, Shard, Transaction};
+use darter_engine::{Engine, Entry, LockReq, Panicked, Record, Shard, Transaction};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -451,7 +451,7 @@ pub fn op_populate(shard: &mut Shard, shards: usize, db: usize, p: &Populate) ->
             // Redis copies min(size, len) bytes into a zeroed buffer of `size` bytes.
             val.resize(p.size, 0);
         }
-        slice.set(&key, Entry::new(Value::Str(StrValue::embstr_or_raw(&val))));
+        slice.set(&key, Record::new(Value::Str(StrValue::embstr_or_raw(&val))));
         created += 1;
     }
     created
@@ -475,9 +475,6 @@ async fn debug_populate(c: &mut Conn, args: &[Bytes]) {
 
 /// Redis's `LRU_CLOCK_MAX`: the LRU clock is seconds modulo 2^24.
 const LRU_CLOCK_MAX: u64 = (1 << 24) - 1;
-/// Redis's `OBJ_SHARED_INTEGERS`: integers below this are shared objects in Redis, whose
-/// refcount reads as `OBJ_SHARED_REFCOUNT` (INT_MAX).
-const OBJ_SHARED_INTEGERS: i64 = 10000;
 
 /// The DEBUG OBJECT line for one entry, in Redis 7.0's format. `Value at` is the entry's
 /// address on its shard; `refcount` is what Redis would show for the same value (darter does
@@ -485,18 +482,15 @@ const OBJ_SHARED_INTEGERS: i64 = 10000;
 /// compresses strings longer than 20 bytes when that saves space, so repetitive strings show a
 /// smaller number there).
 fn describe_entry(e: &Entry, now_ms: u64) -> String {
-    let refcount = match &e.value {
-        Value::Str(StrValue::Int(v)) if (0..OBJ_SHARED_INTEGERS).contains(v) => i32::MAX,
-        _ => 1,
-    };
+    let refcount = crate::families::generic::refcount(e);
     let idle = e.idle_secs(now_ms);
     let lru = (now_ms / 1000).saturating_sub(idle) & LRU_CLOCK_MAX;
     format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         e as *const Entry,
         refcount,
-        e.value.encoding(),
-        serialized_len(&e.value),
+        e.encoding(),
+        serialized_len(e),
         lru,
         idle
     )
@@ -504,11 +498,10 @@ fn describe_entry(e: &Entry, now_ms: u64) -> String {
 
 /// The RDB payload length of a value (Redis's `rdbSavedObjectLen`), uncompressed. Types whose
 /// RDB encoding darter does not compute yet report 0.
-fn serialized_len(v: &Value) -> usize {
-    #[allow(unreachable_patterns)] // other value types arrive with their families
-    match v {
-        Value::Str(s) => string_serialized_len(s),
-        _ => 0,
+fn serialized_len(e: &Entry) -> usize {
+    match e.as_str() {
+        Some(s) => string_serialized_len(s),
+        None => 0,
     }
 }
 
@@ -540,12 +533,12 @@ fn rdb_int_size(v: i64) -> Option<usize> {
 
 /// `rdbSaveStringObject`: integers as RDB integers when they fit 32 bits, short strings that
 /// are canonical integers likewise, everything else as length + bytes.
-fn string_serialized_len(s: &StrValue) -> usize {
+fn string_serialized_len(s: StrRef<'_>) -> usize {
     let as_string = |len: usize| rdb_len_size(len) + len;
     match s {
-        StrValue::Int(v) => rdb_int_size(*v).unwrap_or_else(|| {
+        StrRef::Int(v) => rdb_int_size(v).unwrap_or_else(|| {
             let mut buf = [0u8; 20];
-            as_string(format_i64(*v, &mut buf).len())
+            as_string(format_i64(v, &mut buf).len())
         }),
         _ => s.with_bytes(|b| {
             if b.len() <= 11 {
@@ -686,7 +679,7 @@ mod tests {
     }
 
     fn put(s: &mut Shard, db: usize, key: &[u8], val: &[u8]) {
-        s.dbs[db].set(key, Entry::new(Value::Str(StrValue::from_bytes(val))));
+        s.dbs[db].set(key, Record::new(Value::Str(StrValue::from_bytes(val))));
     }
 
     #[test]
@@ -770,7 +763,7 @@ mod tests {
             let s = darter_engine::shard_of(k, shards);
             all[s].dbs[0]
                 .peek(k, 0)
-                .map(|e| e.value.as_str().unwrap().to_vec())
+                .map(|e| e.as_str().unwrap().to_vec())
         };
         assert_eq!(get(&mut all, b"p:1"), Some(b"mine".to_vec()));
         assert_eq!(get(&mut all, b"p:7"), Some(b"value:7".to_vec()));
@@ -788,7 +781,6 @@ mod tests {
             all[s1].dbs[1]
                 .peek(b"s:1", 0)
                 .unwrap()
-                .value
                 .as_str()
                 .unwrap()
                 .to_vec(),
@@ -806,8 +798,8 @@ mod tests {
         let e = all[b1].dbs[2].peek(b"b:1", 0).unwrap();
         let mut want = b"value:1".to_vec();
         want.resize(45, 0);
-        assert_eq!(e.value.as_str().unwrap().to_vec(), want);
-        assert_eq!(e.value.encoding(), "raw");
+        assert_eq!(e.as_str().unwrap().to_vec(), want);
+        assert_eq!(e.encoding(), "raw");
         // Names are cut to 127 bytes like Redis's snprintf: a long prefix collapses every key.
         let p = Populate {
             count: 5,
@@ -847,7 +839,7 @@ mod tests {
 
     #[test]
     fn serialized_lengths() {
-        let len = |b: &[u8]| string_serialized_len(&StrValue::from_bytes(b));
+        let len = |b: &[u8]| string_serialized_len(StrValue::from_bytes(b).as_ref());
         assert_eq!(len(b"-128"), 2);
         assert_eq!(len(b"-129"), 3);
         assert_eq!(len(b"32767"), 3);
@@ -856,8 +848,8 @@ mod tests {
         assert_eq!(len(b""), 1);
         assert_eq!(len(&[b'x'; 63]), 64);
         assert_eq!(len(&[b'x'; 64]), 66);
-        assert_eq!(string_serialized_len(&StrValue::raw(b"77".to_vec())), 2);
-        assert_eq!(string_serialized_len(&StrValue::raw(b"077".to_vec())), 4);
+        assert_eq!(string_serialized_len(StrRef::Raw(b"77")), 2);
+        assert_eq!(string_serialized_len(StrRef::Raw(b"077")), 4);
         assert_eq!(rdb_len_size(16383), 2);
         assert_eq!(rdb_len_size(16384), 5);
     }

@@ -21,10 +21,10 @@ use crate::multi::{panic_reply, run_each, EachFn, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::{string2ld, string2ll, LongDouble};
-use darter_collections::{StrValue, Value};
+use darter_collections::{StrRef, StrValue, Value};
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
-use darter_engine::{DbSlice, Entry, Shard};
+use darter_engine::{DbSlice, Entry, Record, Shard};
 use darter_resp::ReplyWriter;
 use std::borrow::Cow;
 use std::ops::Range;
@@ -146,18 +146,22 @@ fn count_read(stats: &mut ShardStats, found: bool) {
     }
 }
 
-fn bulk_str(w: &mut ReplyWriter, s: &StrValue) {
+fn bulk_str(w: &mut ReplyWriter, s: StrRef<'_>) {
     s.with_bytes(|b| w.bulk(b));
 }
 
 /// Stores `value` under `key` with `expire_at`, replacing whatever was there (Redis's `setKey`
 /// without KEEPTTL). Returns the old entry, if it was live.
-fn store(db: &mut DbSlice, key: &[u8], value: StrValue, expire_at: u64, now: u64) -> Option<Entry> {
-    let mut entry = Entry::new(Value::Str(value));
-    entry.expire_at = expire_at;
-    match db.set(key, entry) {
+fn store(
+    db: &mut DbSlice,
+    key: &[u8],
+    value: StrValue,
+    expire_at: u64,
+    now: u64,
+) -> Option<Record> {
+    match db.set(key, Record::with_expiry(Value::Str(value), expire_at)) {
         // Redis's lookupKeyWrite would have deleted it as expired first.
-        Some(o) if o.is_expired(now) => {
+        Some(o) if o.expire_at != 0 && now > o.expire_at => {
             db.stats.expired_keys += 1;
             None
         }
@@ -165,16 +169,22 @@ fn store(db: &mut DbSlice, key: &[u8], value: StrValue, expire_at: u64, now: u64
     }
 }
 
-/// A string key's value (deleting the key first if expired); WrongType for another type.
+/// A string key's entry (deleting the key first if expired); WrongType for another type.
 fn find_str<'a>(
     db: &'a mut DbSlice,
     key: &[u8],
     now: u64,
-) -> Result<Option<&'a mut StrValue>, OpError> {
+) -> Result<Option<&'a mut Entry>, OpError> {
     match db.find(key, now) {
         None => Ok(None),
-        Some(e) => e.value.as_str_mut().map(Some).ok_or(OpError::WrongType),
+        Some(e) if e.is_str() => Ok(Some(e)),
+        Some(_) => Err(OpError::WrongType),
     }
+}
+
+/// The string in an entry `find_str` returned.
+fn str_of(e: &Entry) -> StrRef<'_> {
+    e.as_str().expect("find_str returns strings only")
 }
 
 /// Redis compares option words as C strings: an argument matches up to its first NUL byte.
@@ -280,8 +290,8 @@ pub fn op_get<'a>(
     db: &'a mut DbSlice,
     key: &[u8],
     now: u64,
-) -> Result<Option<&'a StrValue>, OpError> {
-    Ok(find_str(db, key, now)?.map(|s| &*s))
+) -> Result<Option<StrRef<'a>>, OpError> {
+    Ok(find_str(db, key, now)?.map(|e| str_of(e)))
 }
 
 /// GET key
@@ -302,7 +312,7 @@ pub fn op_getdel(db: &mut DbSlice, key: &[u8], now: u64) -> Result<Option<StrVal
     if find_str(db, key, now)?.is_none() {
         return Ok(None);
     }
-    Ok(db.remove(key, now).and_then(|e| e.value.into_str()))
+    Ok(db.remove(key, now).and_then(|r| r.value.into_str()))
 }
 
 /// GETDEL key
@@ -312,7 +322,7 @@ fn cmd_getdel(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let r = op_getdel(db, &args[1], now);
     count_read(stats, !matches!(r, Ok(None)));
     match r {
-        Ok(Some(s)) => bulk_str(w, &s),
+        Ok(Some(s)) => bulk_str(w, s.as_ref()),
         Ok(None) => w.null(),
         Err(e) => error_reply(w, e, "getdel"),
     }
@@ -338,11 +348,11 @@ pub fn op_getex(
     change: Result<TtlChange, OpError>,
     now: u64,
 ) -> Result<Option<StrValue>, OpError> {
-    let Some(s) = find_str(db, key, now)? else {
+    let Some(e) = find_str(db, key, now)? else {
         return Ok(None);
     };
     let change = change?;
-    let value = s.clone();
+    let value = str_of(e).to_owned_value();
     match change {
         TtlChange::Keep => {}
         TtlChange::Persist => {
@@ -380,7 +390,7 @@ fn cmd_getex(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let r = op_getex(db, &args[1], change, now);
     count_read(stats, !matches!(r, Ok(None)));
     match r {
-        Ok(Some(s)) => bulk_str(w, &s),
+        Ok(Some(s)) => bulk_str(w, s.as_ref()),
         Ok(None) => w.null(),
         Err(e) => error_reply(w, e, "getex"),
     }
@@ -493,18 +503,18 @@ pub fn op_set(
     };
     let mut old_ttl = 0;
     if let Some(e) = existing {
-        let old = e.value.as_str();
+        let old = e.as_str();
         if p.get && old.is_none() {
             return Err(OpError::WrongType);
         }
         if blocked {
             return Ok(if p.get {
-                SetOutcome::Old(old.cloned())
+                SetOutcome::Old(old.map(|s| s.to_owned_value()))
             } else {
                 SetOutcome::NotStored
             });
         }
-        old_ttl = e.expire_at;
+        old_ttl = e.expire_at();
     } else if blocked {
         return Ok(if p.get {
             SetOutcome::Old(None)
@@ -519,7 +529,7 @@ pub fn op_set(
     };
     let old = store(db, key, value, expire_at, now);
     Ok(if p.get {
-        SetOutcome::Old(old.and_then(|e| e.value.into_str()))
+        SetOutcome::Old(old.and_then(|r| r.value.into_str()))
     } else {
         SetOutcome::Stored
     })
@@ -552,7 +562,7 @@ fn set_generic(
         (Ok(SetOutcome::Stored), SetReply::Int) => w.int(1),
         (Ok(SetOutcome::NotStored), SetReply::Ok) => w.null(),
         (Ok(SetOutcome::NotStored), SetReply::Int) => w.int(0),
-        (Ok(SetOutcome::Old(Some(s))), _) => bulk_str(w, &s),
+        (Ok(SetOutcome::Old(Some(s))), _) => bulk_str(w, s.as_ref()),
         (Ok(SetOutcome::Old(None)), _) => w.null(),
         (Err(e), _) => error_reply(w, e, cmd),
     }
@@ -648,13 +658,19 @@ pub fn op_append(
             store(db, key, StrValue::from_bytes(tail), 0, now);
             Ok(tail.len())
         }
-        Some(s) => {
-            if s.len().checked_add(tail.len()).is_none_or(|t| t > max_len) {
+        Some(e) => {
+            if str_of(e)
+                .len()
+                .checked_add(tail.len())
+                .is_none_or(|t| t > max_len)
+            {
                 return Err(OpError::TooLong);
             }
-            let buf = s.make_raw();
-            buf.extend_from_slice(tail);
-            Ok(buf.len())
+            Ok(e.with_raw_mut(|buf| {
+                buf.extend_from_slice(tail);
+                buf.len()
+            })
+            .expect("a string"))
         }
     }
 }
@@ -690,17 +706,19 @@ pub fn op_setrange(
             store(db, key, StrValue::raw(buf), 0, now);
             Ok(end)
         }
-        Some(s) => {
+        Some(e) => {
             if value.is_empty() {
-                return Ok(s.len());
+                return Ok(str_of(e).len());
             }
             let end = end.ok_or(OpError::TooLong)?;
-            let buf = s.make_raw();
-            if buf.len() < end {
-                buf.resize(end, 0);
-            }
-            buf[offset..end].copy_from_slice(value);
-            Ok(buf.len())
+            Ok(e.with_raw_mut(|buf| {
+                if buf.len() < end {
+                    buf.resize(end, 0);
+                }
+                buf[offset..end].copy_from_slice(value);
+                buf.len()
+            })
+            .expect("a string"))
         }
     }
 }
@@ -740,10 +758,10 @@ pub fn op_incrby(db: &mut DbSlice, key: &[u8], delta: i64, now: u64) -> Result<i
             store(db, key, StrValue::Int(delta), 0, now);
             Ok(delta)
         }
-        Some(s) => {
-            let old = s.as_i64().ok_or(OpError::NotInteger)?;
+        Some(e) => {
+            let old = str_of(e).as_i64().ok_or(OpError::NotInteger)?;
             let new = old.checked_add(delta).ok_or(OpError::Overflow)?;
-            *s = StrValue::Int(new);
+            e.set_value(Value::Str(StrValue::Int(new)));
             Ok(new)
         }
     }
@@ -795,9 +813,9 @@ pub fn op_incrbyfloat(
     now: u64,
 ) -> Result<Vec<u8>, OpError> {
     let existing = find_str(db, key, now)?;
-    let current = match &existing {
+    let current = match existing.as_deref().map(str_of) {
         None => LongDouble::Zero { neg: false },
-        Some(StrValue::Int(v)) => LongDouble::from_i64(*v),
+        Some(StrRef::Int(v)) => LongDouble::from_i64(v),
         Some(s) => s.with_bytes(string2ld).ok_or(OpError::NotFloat)?,
     };
     let incr = string2ld(incr).ok_or(OpError::NotFloat)?;
@@ -808,7 +826,7 @@ pub fn op_incrbyfloat(
     let text = sum.to_human();
     let value = StrValue::embstr_or_raw(&text);
     match existing {
-        Some(s) => *s = value,
+        Some(e) => e.set_value(Value::Str(value)),
         None => {
             store(db, key, value, 0, now);
         }
@@ -835,14 +853,14 @@ pub fn op_mget<'k>(
     db: &mut DbSlice,
     keys: impl IntoIterator<Item = &'k [u8]>,
     now: u64,
-    mut each: impl FnMut(Option<&StrValue>),
+    mut each: impl FnMut(Option<StrRef<'_>>),
 ) -> (u64, u64) {
     let (mut hits, mut misses) = (0, 0);
     for key in keys {
         match db.find(key, now) {
             Some(e) => {
                 hits += 1;
-                each(e.value.as_str());
+                each(e.as_str());
             }
             None => {
                 misses += 1;
@@ -878,7 +896,7 @@ fn cmd_mget(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             let mut values = Vec::with_capacity(keys.len());
             let (hits, misses) =
                 op_mget(&mut s.dbs[db], keys.iter().map(|(_, k)| &k[..]), now, |v| {
-                    values.push(v.map(StrValue::to_vec))
+                    values.push(v.map(|s| s.to_vec()))
                 });
             s.stats.keyspace_hits += hits;
             s.stats.keyspace_misses += misses;

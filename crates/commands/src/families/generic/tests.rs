@@ -2,6 +2,7 @@
 //! server, no shards).
 
 use super::*;
+use darter_collections::{StrValue, Value};
 use std::collections::HashSet;
 
 const T0: u64 = 1_700_000_000_000;
@@ -11,13 +12,11 @@ fn val(v: &[u8]) -> Value {
 }
 
 fn put(db: &mut DbSlice, k: &[u8], v: &[u8]) {
-    db.set(k, Entry::new(val(v)));
+    db.set(k, Record::new(val(v)));
 }
 
 fn put_ttl(db: &mut DbSlice, k: &[u8], v: &[u8], at: u64) {
-    let mut e = Entry::new(val(v));
-    e.expire_at = at;
-    db.set(k, e);
+    db.set(k, Record::with_expiry(val(v), at));
 }
 
 fn slice() -> DbSlice {
@@ -185,7 +184,7 @@ fn copy_and_move() {
     assert_eq!(op_deadline(&mut dbs[0], b"b", T0), Deadline::At(T0 + 7000));
     assert_eq!(op_copy(&mut dbs, 0, b"a", 1, b"a", false, T0), Copied::Done);
     assert_eq!(
-        dbs[1].peek(b"a", T0).map(|e| e.value.clone()),
+        dbs[1].peek(b"a", T0).map(|e| e.to_value()),
         Some(val(b"hello"))
     );
     assert_eq!(dbs[0].expires_count(), 2);

@@ -107,8 +107,8 @@ fn shard_info(s: &mut Shard) -> ShardInfo {
             };
             if d.expires > 0 {
                 for (_, e) in db.iter(now).take(AVG_TTL_SAMPLE) {
-                    if e.expire_at != 0 {
-                        d.ttl_sum += e.expire_at.saturating_sub(now);
+                    if e.expire_at() != 0 {
+                        d.ttl_sum += e.expire_at().saturating_sub(now);
                         d.ttl_samples += 1;
                     }
                 }

@@ -20,7 +20,7 @@ fn args(words: &[&str]) -> Vec<Bytes> {
 fn get(db: &mut DbSlice, key: &str) -> Option<Vec<u8>> {
     op_get(db, key.as_bytes(), NOW)
         .expect("a string")
-        .map(StrValue::to_vec)
+        .map(|s| s.to_vec())
 }
 
 fn encoding(db: &mut DbSlice, key: &str) -> &'static str {
@@ -31,7 +31,7 @@ fn encoding(db: &mut DbSlice, key: &str) -> &'static str {
 }
 
 fn ttl_of(db: &mut DbSlice, key: &str) -> u64 {
-    db.find(key.as_bytes(), NOW).expect("present").expire_at
+    db.find(key.as_bytes(), NOW).expect("present").expire_at()
 }
 
 fn set(db: &mut DbSlice, key: &str, value: &str, p: SetParams) -> SetOutcome {
@@ -365,7 +365,7 @@ fn mget_counts_hits_and_misses() {
     );
     let mut seen = Vec::new();
     let (hits, misses) = op_mget(&mut d, [&b"a"[..], b"x", b"b"], NOW, |v| {
-        seen.push(v.map(StrValue::to_vec))
+        seen.push(v.map(|s| s.to_vec()))
     });
     assert_eq!((hits, misses), (2, 1));
     assert_eq!(seen, vec![Some(b"3".to_vec()), None, Some(b"2".to_vec())]);
