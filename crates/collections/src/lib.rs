@@ -5,10 +5,14 @@
 
 pub mod compact;
 pub mod dash;
+pub mod dense;
 pub mod hash;
+pub mod intset;
 pub mod num;
 pub mod value;
 
 pub use dash::DashTable;
+pub use dense::{DenseMap, DenseSet};
 pub use hash::hash_key;
+pub use intset::IntSet;
 pub use value::{StrRef, StrValue, Value};
