@@ -5,9 +5,15 @@
 
 pub mod dash;
 pub mod hash;
+pub mod list;
+pub mod listpack;
 pub mod num;
+pub mod quicklist;
 pub mod value;
 
 pub use dash::DashTable;
 pub use hash::hash_key;
+pub use list::{End, List, ListConfig, ListIter, Position};
+pub use listpack::{ListPack, LpEntry};
+pub use quicklist::QuickList;
 pub use value::{StrValue, Value};
