@@ -8,11 +8,17 @@ pub mod dash;
 pub mod dense;
 pub mod hash;
 pub mod intset;
+pub mod list;
+pub mod listpack;
 pub mod num;
+pub mod quicklist;
 pub mod value;
 
 pub use dash::DashTable;
 pub use dense::{DenseMap, DenseSet};
 pub use hash::hash_key;
 pub use intset::IntSet;
+pub use list::{End, List, ListConfig, ListIter, Position};
+pub use listpack::{ListPack, LpEntry};
+pub use quicklist::QuickList;
 pub use value::{StrRef, StrValue, Value};
