@@ -446,7 +446,6 @@ impl Entry {
         let mut buf = match self.take_value() {
             Value::Str(StrValue::Raw(v)) => v,
             Value::Str(s) => s.to_vec(),
-            #[allow(unreachable_patterns)] // every non-string type (none exist yet)
             other => {
                 self.write_value(other);
                 return None;

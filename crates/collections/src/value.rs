@@ -5,6 +5,10 @@
 //! `string2ll` are stored as `i64` (`int`), short strings created whole are `embstr` (at most 44 bytes),
 //! and anything else, or any string modified in place (APPEND, SETRANGE), is `raw`.
 
+use crate::dense::{DenseMap, DenseSet};
+use crate::intset::IntSet;
+use crate::list::List;
+use crate::listpack::ListPack;
 use crate::num::{format_i64, string2ll};
 
 /// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
@@ -167,19 +171,43 @@ impl<'a> StrRef<'a> {
     }
 }
 
-/// Every value type darter stores. Later families add variants here.
-#[derive(Clone, Debug, PartialEq)]
+/// Every value type darter stores. Strings have their own compact forms in the keyspace
+/// (`crate::compact`); every other type is stored boxed, in the encoding its family chose.
+#[derive(Clone, Debug)]
 pub enum Value {
     Str(StrValue),
+    List(List),
+    Hash(HashValue),
+    Set(SetValue),
+}
+
+/// Equal when of the same type with the same contents in the same encoding (lists element by
+/// element, whatever their node layout).
+impl PartialEq for Value {
+    fn eq(&self, o: &Value) -> bool {
+        match (self, o) {
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                a.encoding() == b.encoding()
+                    && a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(x, y)| x.to_vec() == y.to_vec())
+            }
+            (Value::Hash(a), Value::Hash(b)) => a == b,
+            (Value::Set(a), Value::Set(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Value {
-    /// The string, or None for a value of another type (commands reply WRONGTYPE). No wildcard
-    /// arm: a new type must say here whether it is a string.
+    /// The string, or None for a value of another type (commands reply WRONGTYPE).
     #[inline]
     pub fn as_str(&self) -> Option<&StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -187,6 +215,7 @@ impl Value {
     pub fn into_str(self) -> Option<StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -194,19 +223,108 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
-    /// What `OBJECT ENCODING` reports.
+    /// What `OBJECT ENCODING` reports (Redis 7.2's names).
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(v) => v.encoding(),
         }
     }
 
+    /// Heap bytes the value owns (MEMORY USAGE).
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_bytes(),
+            Value::List(l) => l.mem_bytes(),
+            Value::Hash(h) => h.mem_bytes(),
+            Value::Set(v) => v.mem_bytes(),
+        }
+    }
+}
+
+/// A hash: field/value pairs as consecutive listpack entries while small
+/// (`hash-max-listpack-entries` / `-value`), then a dense map.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HashValue {
+    Packed(ListPack),
+    Dense(DenseMap),
+}
+
+impl HashValue {
+    /// What OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            HashValue::Packed(_) => "listpack",
+            HashValue::Dense(_) => "hashtable",
+        }
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        match self {
+            HashValue::Packed(lp) => lp.len() / 2,
+            HashValue::Dense(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn mem_bytes(&self) -> usize {
+        match self {
+            HashValue::Packed(lp) => lp.mem_bytes(),
+            HashValue::Dense(m) => m.mem_bytes(),
+        }
+    }
+}
+
+/// A set: an intset while every member is an integer and there are few
+/// (`set-max-intset-entries`), a listpack while small (`set-max-listpack-entries` / `-value`),
+/// then a dense set, as Redis 7.2 stores sets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetValue {
+    Ints(IntSet),
+    Packed(ListPack),
+    Dense(DenseSet),
+}
+
+impl SetValue {
+    /// What OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            SetValue::Ints(_) => "intset",
+            SetValue::Packed(_) => "listpack",
+            SetValue::Dense(_) => "hashtable",
+        }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        match self {
+            SetValue::Ints(i) => i.len(),
+            SetValue::Packed(lp) => lp.len(),
+            SetValue::Dense(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn mem_bytes(&self) -> usize {
+        match self {
+            SetValue::Ints(i) => i.mem_bytes(),
+            SetValue::Packed(lp) => lp.mem_bytes(),
+            SetValue::Dense(d) => d.mem_bytes(),
         }
     }
 }

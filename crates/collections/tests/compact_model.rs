@@ -5,7 +5,7 @@
 
 use darter_collections::compact::Entry;
 use darter_collections::dash::DashTable;
-use darter_collections::{StrValue, Value};
+use darter_collections::{List, ListConfig, StrValue, Value};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -34,6 +34,13 @@ fn value() -> impl Strategy<Value = Value> {
         bytes().prop_map(|b| Value::Str(StrValue::embstr_or_raw(&b))),
         bytes().prop_map(|b| Value::Str(StrValue::raw(b))),
         any::<i64>().prop_map(|i| Value::Str(StrValue::Int(i))),
+        proptest::collection::vec(bytes(), 0..6).prop_map(|xs| {
+            let mut l = List::new();
+            for x in xs {
+                l.push_back(&x, &ListConfig::default());
+            }
+            Value::List(l)
+        }),
     ]
 }
 
@@ -59,10 +66,19 @@ fn op() -> impl Strategy<Value = Op> {
 fn same(e: &Entry, key: &[u8], v: &Value, at: u64) -> Result<(), TestCaseError> {
     prop_assert_eq!(e.key(), key);
     prop_assert_eq!(e.expire_at(), at);
-    let Value::Str(s) = v;
-    let got = e.as_str().expect("a string");
-    prop_assert_eq!(got.to_vec(), s.to_vec());
-    prop_assert_eq!(got.encoding(), s.encoding());
+    match v.as_str() {
+        Some(s) => {
+            let got = e.as_str().expect("a string");
+            prop_assert_eq!(got.to_vec(), s.to_vec());
+            prop_assert_eq!(got.encoding(), s.encoding());
+        }
+        None => {
+            prop_assert!(e.as_str().is_none());
+            prop_assert_eq!(e.obj(), Some(v));
+        }
+    }
+    prop_assert_eq!(e.type_name(), v.type_name());
+    prop_assert_eq!(e.encoding(), v.encoding());
     prop_assert_eq!(&e.to_value(), v);
     Ok(())
 }
@@ -90,11 +106,15 @@ proptest! {
                 }
                 Op::Append(tail) => {
                     let n = e.with_raw_mut(|b| { b.extend_from_slice(&tail); b.len() });
-                    let Value::Str(s) = &v;
-                    let mut buf = s.to_vec();
-                    buf.extend_from_slice(&tail);
-                    prop_assert_eq!(n, Some(buf.len()));
-                    v = Value::Str(StrValue::raw(buf));
+                    match v.as_str() {
+                        Some(s) => {
+                            let mut buf = s.to_vec();
+                            buf.extend_from_slice(&tail);
+                            prop_assert_eq!(n, Some(buf.len()));
+                            v = Value::Str(StrValue::raw(buf));
+                        }
+                        None => prop_assert_eq!(n, None),
+                    }
                 }
                 Op::Take => {
                     prop_assert_eq!(e.take_value(), v);
@@ -115,7 +135,7 @@ proptest! {
     /// byte, and the table drops each exactly once (Miri checks for leaks and double frees).
     #[test]
     fn entries_survive_table_moves(
-        items in proptest::collection::vec((bytes(), value(), any::<bool>()), 1..(if cfg!(miri) { 60 } else { 3000 })),
+        items in proptest::collection::vec((bytes(), value(), any::<bool>()), (if cfg!(miri) { 900 } else { 1 })..(if cfg!(miri) { 901 } else { 3000 })),
     ) {
         let mut t: DashTable<Entry> = DashTable::new();
         let mut model: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();

@@ -98,6 +98,14 @@ enum Id {
     MaxmemoryPolicy,
     ProactorThreads,
     NumShards,
+    ListMaxListpackSize,
+    HashMaxListpackEntries,
+    HashMaxListpackValue,
+    SetMaxIntsetEntries,
+    SetMaxListpackEntries,
+    SetMaxListpackValue,
+    ZsetMaxListpackEntries,
+    ZsetMaxListpackValue,
 }
 
 struct Param {
@@ -192,7 +200,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 15] = [
+static TABLE: [Param; 23] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -209,6 +217,15 @@ static TABLE: [Param; 15] = [
     // darter-specific; 0 means "decide at startup" (the CLI resolves it before building the store).
     row(Id::ProactorThreads, "proactor_threads", int(0, 1024), IMMUTABLE, "0"),
     row(Id::NumShards, "num_shards", int(0, 1024), IMMUTABLE, "0"),
+    // Encoding thresholds (Redis 7.0's bounds; the set-max-listpack pair is Redis 7.2's).
+    Param { aliases: &["list-max-ziplist-size"], ..row(Id::ListMaxListpackSize, "list-max-listpack-size", int(i32::MIN as i64, INT_MAX), MUTABLE, "-2") },
+    Param { aliases: &["hash-max-ziplist-entries"], ..row(Id::HashMaxListpackEntries, "hash-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128") },
+    Param { aliases: &["hash-max-ziplist-value"], ..row(Id::HashMaxListpackValue, "hash-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
+    row(Id::SetMaxIntsetEntries, "set-max-intset-entries", uint(0, i64::MAX), MUTABLE, "512"),
+    row(Id::SetMaxListpackEntries, "set-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128"),
+    row(Id::SetMaxListpackValue, "set-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64"),
+    Param { aliases: &["zset-max-ziplist-entries"], ..row(Id::ZsetMaxListpackEntries, "zset-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128") },
+    Param { aliases: &["zset-max-ziplist-value"], ..row(Id::ZsetMaxListpackValue, "zset-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
 ];
 
 impl Param {
@@ -568,6 +585,22 @@ impl ConfigStore {
     }
     pub fn client_query_buffer_limit(&self) -> usize {
         self.num(Id::ClientQueryBufferLimit) as usize
+    }
+    /// The encoding thresholds every shard keeps a copy of (`Shard::limits`).
+    pub fn limits(&self) -> darter_collections::Limits {
+        let n = |id| self.num(id) as usize;
+        darter_collections::Limits {
+            list: darter_collections::ListConfig::with_fill(
+                self.num(Id::ListMaxListpackSize) as i32
+            ),
+            hash_max_listpack_entries: n(Id::HashMaxListpackEntries),
+            hash_max_listpack_value: n(Id::HashMaxListpackValue),
+            set_max_intset_entries: n(Id::SetMaxIntsetEntries),
+            set_max_listpack_entries: n(Id::SetMaxListpackEntries),
+            set_max_listpack_value: n(Id::SetMaxListpackValue),
+            zset_max_listpack_entries: n(Id::ZsetMaxListpackEntries),
+            zset_max_listpack_value: n(Id::ZsetMaxListpackValue),
+        }
     }
     /// Already clamped to 1..=500.
     pub fn hz(&self) -> u32 {
@@ -1107,6 +1140,13 @@ mod tests {
             ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"),
             ("hz", "10"), ("maxmemory", "0"), ("maxmemory-policy", "noeviction"),
             ("proactor_threads", "1"), ("num_shards", "1"),
+            ("list-max-listpack-size", "-2"), ("list-max-ziplist-size", "-2"),
+            ("hash-max-listpack-entries", "128"), ("hash-max-ziplist-entries", "128"),
+            ("hash-max-listpack-value", "64"), ("hash-max-ziplist-value", "64"),
+            ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
+            ("set-max-listpack-value", "64"), ("zset-max-listpack-entries", "128"),
+            ("zset-max-ziplist-entries", "128"), ("zset-max-listpack-value", "64"),
+            ("zset-max-ziplist-value", "64"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1273,6 +1313,19 @@ mod tests {
             "client-query-buffer-limit",
             "maxmemory",
             "maxmemory-policy",
+            "list-max-listpack-size",
+            "list-max-ziplist-size",
+            "hash-max-listpack-entries",
+            "hash-max-ziplist-entries",
+            "hash-max-listpack-value",
+            "hash-max-ziplist-value",
+            "set-max-intset-entries",
+            "set-max-listpack-entries",
+            "set-max-listpack-value",
+            "zset-max-listpack-entries",
+            "zset-max-ziplist-entries",
+            "zset-max-listpack-value",
+            "zset-max-ziplist-value",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(

@@ -29,6 +29,8 @@ pub struct EngineOptions {
     pub hz: u32,
     /// Use a manual clock (tests).
     pub manual_clock: bool,
+    /// Encoding thresholds every shard starts with.
+    pub limits: darter_collections::Limits,
 }
 
 impl Default for EngineOptions {
@@ -39,6 +41,7 @@ impl Default for EngineOptions {
             dbnum: 16,
             hz: 100,
             manual_clock: false,
+            limits: darter_collections::Limits::default(),
         }
     }
 }
@@ -47,6 +50,8 @@ pub struct Engine {
     inboxes: Vec<mpsc::UnboundedSender<Task>>,
     num_shards: usize,
     dbnum: usize,
+    /// Encoding thresholds each shard starts with (CONFIG SET updates the shards' copies).
+    limits: darter_collections::Limits,
     next_txid: AtomicU64,
     /// Heartbeat frequency (config `hz`); threads pick up changes on their next beat.
     hz: std::sync::atomic::AtomicU32,
@@ -100,6 +105,7 @@ impl Engine {
             inboxes,
             num_shards: shards,
             dbnum: opts.dbnum,
+            limits: opts.limits,
             next_txid: AtomicU64::new(1),
             hz: std::sync::atomic::AtomicU32::new(opts.hz.clamp(1, 500)),
             clock,
@@ -328,7 +334,9 @@ fn thread_main(
     THREAD_INDEX.with(|c| c.set(Some(index)));
     ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
     if index < engine.num_shards {
-        install_local_shard(Shard::new(index, engine.dbnum, engine.clock.clone()));
+        let mut shard = Shard::new(index, engine.dbnum, engine.clock.clone());
+        shard.limits = engine.limits;
+        install_local_shard(shard);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

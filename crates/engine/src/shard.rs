@@ -45,6 +45,8 @@ pub struct Shard {
     pub(crate) tx: TxState,
     /// Active expiry on/off (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
+    /// Encoding thresholds, a copy of the config's (CONFIG SET replaces it on every shard).
+    pub limits: darter_collections::Limits,
     rng: u64,
 }
 
@@ -59,6 +61,7 @@ impl Shard {
             stats: ShardStats::default(),
             tx: TxState::default(),
             active_expire: true,
+            limits: darter_collections::Limits::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
     }

@@ -98,6 +98,7 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
             dbnum: config.databases() as usize,
             hz: config.hz(),
             manual_clock: opts.manual_clock,
+            limits: config.limits(),
         },
         Arc::new(|_| {}),
     );

@@ -239,6 +239,8 @@ fn cmd_config(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     Ok(()) => {
                         // Settings the engine applies itself.
                         c.engine().set_hz(c.server.config.hz());
+                        let limits = c.server.config.limits();
+                        c.engine().on_all_shards(move |s| s.limits = limits).await;
                         // A new maxmemory is judged against a fresh sample at once.
                         crate::families::memory::sample();
                         c.out.ok()
