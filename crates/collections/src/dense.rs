@@ -15,11 +15,12 @@
 //!    set blocks: [len][member]              map block: [field len][value len][field][value]
 //! ```
 //!
-//! Memory: one 8-byte slot per `1/load` of the table (load between 3/8 and 3/4 as it doubles)
-//! plus one block of `1 + len` bytes (for members under 128 bytes), and nothing else. For 10-byte
-//! members that is about 25-28 bytes per member (see `tests/set_model.rs`,
-//! `bytes_per_member_of_a_million`), where Redis's hashtable spends 50-60 (a `dictEntry`, an
-//! sds header, bucket pointers).
+//! Memory: `8 / load` bytes of slots per entry (the load is between 3/8 and 3/4 while a table
+//! grows; removals halve it below 1/8) plus one block of `1 + len` bytes (for members under 128
+//! bytes), and nothing else. For a million 10-byte members that is 27.8 bytes per member as
+//! allocated (32.8 at mimalloc's size classes, what `mem_bytes` reports), at load 0.48; about 22
+//! just before the next doubling (`tests/set_model.rs`, `bytes_per_member_of_a_million`). Redis's
+//! hashtable encoding spends 50-60 (a `dictEntry`, an sds header, bucket pointers).
 //!
 //! # Scan
 //! `scan(cursor, count, f)` is stateless: 0 starts, 0 is returned when done, and every entry
