@@ -5,6 +5,8 @@
 //! ever touches them; a CLIENT KILL from another thread arrives as a hop to the owner.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -33,7 +35,20 @@ pub struct ClientInfo {
     pub closer: RefCell<Option<Box<dyn Fn()>>>,
     /// CLIENT SETNAME etc. is allowed; reply mode flags (for the `flags=` field).
     pub flags: Cell<u32>,
+    /// Waiting in a blocking command (INFO blocked_clients, CLIENT UNBLOCK, the `b` flag).
+    pub blocked: Cell<bool>,
+    /// Blocked with a timeout (INFO clients_in_timeout_table).
+    pub blocked_with_timeout: Cell<bool>,
+    /// Set by CLIENT UNBLOCK while blocked: Some(true) = ERROR, Some(false) = TIMEOUT.
+    unblock: Cell<Option<bool>>,
+    unblock_notify: tokio::sync::Notify,
+    /// Installed by the connection: a future that resolves once the peer has closed its side
+    /// (for blocked commands, which do not read the socket while they wait).
+    pub closed_probe: RefCell<Option<ClosedProbe>>,
 }
+
+/// Makes a future that resolves when the peer closed the connection.
+pub type ClosedProbe = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
 
 impl ClientInfo {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32) -> ClientInfo {
@@ -59,7 +74,56 @@ impl ClientInfo {
             killed: Cell::new(false),
             closer: RefCell::new(None),
             flags: Cell::new(0),
+            blocked: Cell::new(false),
+            blocked_with_timeout: Cell::new(false),
+            unblock: Cell::new(None),
+            unblock_notify: tokio::sync::Notify::new(),
+            closed_probe: RefCell::new(None),
         }
+    }
+
+    /// Resolves when the peer has closed the connection (never, without a probe installed).
+    pub fn peer_closed(&self) -> impl Future<Output = ()> + 'static {
+        let probe = self.closed_probe.borrow().clone();
+        async move {
+            match probe {
+                Some(p) => p().await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Starts a blocking wait: forgets any stale unblock request.
+    pub fn begin_block(&self, with_timeout: bool) {
+        self.unblock.set(None);
+        self.blocked.set(true);
+        self.blocked_with_timeout.set(with_timeout);
+    }
+
+    pub fn end_block(&self) {
+        self.blocked.set(false);
+        self.blocked_with_timeout.set(false);
+        self.unblock.set(None);
+    }
+
+    /// Resolves with CLIENT UNBLOCK's mode (true = ERROR) once one arrives for this client.
+    pub async fn unblocked(&self) -> bool {
+        loop {
+            if let Some(error) = self.unblock.take() {
+                return error;
+            }
+            self.unblock_notify.notified().await;
+        }
+    }
+
+    /// CLIENT UNBLOCK: wakes the client if it is blocked; false if it is not.
+    pub fn request_unblock(&self, error: bool) -> bool {
+        if !self.blocked.get() {
+            return false;
+        }
+        self.unblock.set(Some(error));
+        self.unblock_notify.notify_one();
+        true
     }
 
     /// Closes another connection (CLIENT KILL): marks it and shuts its socket down, which wakes

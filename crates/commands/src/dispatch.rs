@@ -220,6 +220,8 @@ fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
+    // The command is complete: serve clients blocked on keys it wrote.
+    shard.drain_ready();
     if let Err(p) = r {
         w.buf.truncate(start);
         w.error(&format!("ERR internal error in command: {}", p.0));

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use darter_collections::dash::DashTable;
 use darter_collections::{hash_key, Value};
+use std::collections::HashSet;
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -95,6 +96,10 @@ pub struct DbSlice {
     /// The engine's clock, when the slice was made on an engine thread. `set` reads it instead of
     /// `clock_s` when that may be far behind: a manual clock jumps, and nothing observed yet.
     clock: Option<Arc<Clock>>,
+    /// Keys some blocked client waits on (see `crate::blocking`), and those of them touched by a
+    /// write lookup or a store since the shard last drained.
+    watched: HashSet<Box<[u8]>>,
+    touched: Vec<Box<[u8]>>,
 }
 
 impl DbSlice {
@@ -130,6 +135,9 @@ impl DbSlice {
     /// `lookupKey` without `LOOKUP_NOTOUCH`).
     #[inline]
     pub fn find(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        if !self.watched.is_empty() {
+            self.touch_key(key);
+        }
         let e = self.find_notouch(key, now_ms)?;
         e.touch(now_ms);
         Some(e)
@@ -181,6 +189,9 @@ impl DbSlice {
     /// contents (expired or not). A record never stored (fresh from `Record::new`) counts as
     /// accessed now.
     pub fn set(&mut self, key: &[u8], rec: Record) -> Option<Record> {
+        if !self.watched.is_empty() {
+            self.touch_key(key);
+        }
         let stamp = rec.stamp.unwrap_or_else(|| match &self.clock {
             Some(c) if self.now_ms == 0 || c.is_manual() => lru_clock(c.now_ms()),
             _ => self.clock_s,
@@ -243,6 +254,33 @@ impl DbSlice {
             _ => {}
         }
         true
+    }
+
+    /// Marks `key` as one a blocked client waits on (`Shard::block_on`).
+    pub fn watch(&mut self, key: &[u8]) {
+        if !self.watched.contains(key) {
+            self.watched.insert(key.into());
+        }
+    }
+
+    pub fn unwatch(&mut self, key: &[u8]) {
+        self.watched.remove(key);
+    }
+
+    /// Records that a watched `key` may have changed (no-op for keys nobody waits on).
+    pub fn touch_key(&mut self, key: &[u8]) {
+        if self.watched.contains(key) && !self.touched.iter().any(|k| **k == *key) {
+            self.touched.push(key.into());
+        }
+    }
+
+    pub fn has_touched(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
+    /// The touched watched keys, in the order first touched; clears the list.
+    pub fn take_touched(&mut self) -> Vec<Box<[u8]>> {
+        std::mem::take(&mut self.touched)
     }
 
     pub fn clear(&mut self) {

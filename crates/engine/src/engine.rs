@@ -190,7 +190,11 @@ impl Engine {
         if self.is_local(sid) {
             let free = with_local_shard(|s| s.locks_free(locks));
             if free {
-                return with_local_shard(|s| contain(|| f(s)));
+                return with_local_shard(|s| {
+                    let r = contain(|| f(s));
+                    s.drain_ready();
+                    r
+                });
             }
         }
         let (tx, rx) = oneshot::channel();

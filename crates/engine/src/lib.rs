@@ -4,6 +4,7 @@
 //! inline when the caller is on that thread, otherwise by a hop (a closure sent to the thread).
 //! See ARCHITECTURE.md and docs/design/transactions.md.
 
+pub mod blocking;
 pub mod clock;
 pub mod db;
 pub mod engine;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod shard;
 pub mod tx;
 
+pub use blocking::Waiter;
 pub use db::{DbSlice, Entry, Record};
 pub use engine::{Engine, EngineOptions};
 pub use keys::{key_fp, shard_of, KeyHash};

@@ -47,6 +47,8 @@ pub struct Shard {
     pub active_expire: bool,
     /// Encoding thresholds, a copy of the config's (CONFIG SET replaces it on every shard).
     pub limits: darter_collections::Limits,
+    /// Blocked clients' queues (see `crate::blocking`).
+    pub blocking: crate::blocking::Blocking,
     rng: u64,
 }
 
@@ -62,6 +64,7 @@ impl Shard {
             tx: TxState::default(),
             active_expire: true,
             limits: darter_collections::Limits::default(),
+            blocking: Default::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
     }

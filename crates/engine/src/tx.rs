@@ -205,6 +205,8 @@ impl Shard {
                 if let Some(e) = self.tx.queue.remove(&id) {
                     self.finish_entry(e);
                 }
+                // Its writes are complete: blocked clients may be served now.
+                self.drain_ready();
             }
         }
     }
@@ -214,6 +216,7 @@ impl Shard {
     pub(crate) fn run_or_queue(&mut self, engine: &Engine, locks: &[LockReq], job: ShardJob) {
         if self.locks_free(locks) {
             job(self);
+            self.drain_ready();
             return;
         }
         let txid = engine.next_txid();

@@ -65,6 +65,12 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     *conn.state.info.closer.borrow_mut() = Some(Box::new(move || {
         let _ = closer.get_ref().shutdown(std::net::Shutdown::Both);
     }));
+    // Blocked commands do not read the socket; this lets them notice the peer closing.
+    let probe_sock = sock.clone();
+    *conn.state.info.closed_probe.borrow_mut() = Some(Rc::new(move || {
+        let s = probe_sock.clone();
+        Box::pin(async move { peer_closed(&s).await })
+    }));
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
@@ -210,6 +216,25 @@ async fn idle_expired(server: Arc<Server>, info: Rc<ClientInfo>) {
             return;
         }
         tokio::time::sleep_until((deadline.min(now + RECHECK)).into()).await;
+    }
+}
+
+/// Resolves once the peer has closed (EOF or a socket error). Data arriving instead (pipelined
+/// commands after a blocking one) is left for the connection loop, and this never resolves: the
+/// closing is then noticed when the loop reads again, as Redis notices it.
+async fn peer_closed(sock: &AsyncFd<TcpStream>) {
+    loop {
+        let Ok(mut g) = sock.readable().await else {
+            return;
+        };
+        let mut b = [0u8; 1];
+        match sock.get_ref().peek(&mut b) {
+            Ok(0) => return,
+            Ok(_) => return std::future::pending().await,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => g.clear_ready(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
     }
 }
 

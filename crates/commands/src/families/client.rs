@@ -15,7 +15,8 @@ pub static COMMANDS: &[Cmd] = &[Cmd::with_subs(
     "client",
     Handler::Conn(cmd_client),
     &[
-        "id", "setname", "getname", "list", "info", "kill", "setinfo", "no-evict", "reply", "help",
+        "id", "setname", "getname", "list", "info", "kill", "setinfo", "no-evict", "reply",
+        "unblock", "help",
     ],
 )];
 
@@ -55,6 +56,7 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             }
             b"list" => client_list(c, &args).await,
             b"kill" => client_kill(c, &args).await,
+            b"unblock" => client_unblock(c, &args).await,
             b"no-evict" => {
                 if args.len() != 3 {
                     return c.out.error(errors::SYNTAX);
@@ -136,11 +138,50 @@ const HELP: &[&str] = &[
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
     "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
     "    Print this help.",
 ];
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: wakes a client blocked in a blocking command, as
+/// if it timed out or with an UNBLOCKED error; 1 if such a client was blocked, else 0. The reason
+/// is checked before the id, as Redis does.
+async fn client_unblock(c: &mut Conn, args: &[Bytes]) {
+    if args.len() > 4 {
+        return c
+            .out
+            .error(&errors::unknown_subcommand_or_args(&args[1], "client"));
+    }
+    let error = match args.get(3) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return c
+                .out
+                .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        }
+    };
+    let Some(id) = darter_collections::num::string2ll(&args[2]) else {
+        return c.out.error(errors::NOT_INTEGER);
+    };
+    let woken = c
+        .engine()
+        .on_all_threads(move |_| {
+            let mut n = 0;
+            clients::for_each(|ci| {
+                if ci.id as i64 == id && ci.request_unblock(error) {
+                    n += 1;
+                }
+            });
+            n
+        })
+        .await;
+    c.out.int(woken.iter().sum::<i64>().min(1));
+}
 
 /// CLIENT SETINFO <LIB-NAME|LIB-VER> value (Redis 7.2 semantics).
 fn client_setinfo(c: &mut Conn, args: &[Bytes]) {
@@ -178,6 +219,9 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     let age = now.duration_since(ci.created).as_secs();
     let idle = now.duration_since(ci.last_interaction.get()).as_secs();
     let mut flags = String::new();
+    if ci.blocked.get() {
+        flags.push('b');
+    }
     if ci.no_evict.get() {
         flags.push('e');
     }

@@ -2,6 +2,7 @@
 
 use crate::registry::Cmd;
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -16,6 +17,7 @@ pub static ALL: &[&[Cmd]] = &[
     client::COMMANDS,
     string::COMMANDS,
     generic::COMMANDS,
+    blocking::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,

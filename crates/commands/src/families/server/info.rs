@@ -129,6 +129,8 @@ struct Gathered {
     threads: ThreadStats,
     max_input_buffer: usize,
     max_output_buffer: usize,
+    blocked_clients: usize,
+    blocked_with_timeout: usize,
     shards: Vec<ShardInfo>,
     memory: MemoryReport,
 }
@@ -155,17 +157,21 @@ pub(super) fn cmd_info(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             let per_thread = c
                 .engine()
                 .on_all_threads(|_| {
-                    let (mut i, mut o) = (0, 0);
+                    let (mut i, mut o, mut b, mut t) = (0, 0, 0, 0);
                     clients::for_each(|ci| {
                         i = i.max(ci.query_buf.get());
                         o = o.max(ci.out_buf.get());
+                        b += usize::from(ci.blocked.get());
+                        t += usize::from(ci.blocked_with_timeout.get());
                     });
-                    (i, o)
+                    (i, o, b, t)
                 })
                 .await;
-            for (i, o) in per_thread {
+            for (i, o, b, t) in per_thread {
+                g.blocked_with_timeout += t;
                 g.max_input_buffer = g.max_input_buffer.max(i);
                 g.max_output_buffer = g.max_output_buffer.max(o);
+                g.blocked_clients += b;
             }
         }
         if sections.has("stats") || sections.has("keyspace") {
@@ -349,10 +355,10 @@ fn clients_section(s: &mut String, c: &Conn, g: &Gathered) {
     // Redis reports the recent peak; darter the largest buffer right now.
     field!(s, "client_recent_max_input_buffer", g.max_input_buffer);
     field!(s, "client_recent_max_output_buffer", g.max_output_buffer);
-    // No blocking commands, client tracking or blocking timeouts exist yet.
-    field!(s, "blocked_clients", 0);
+    field!(s, "blocked_clients", g.blocked_clients);
+    // No client tracking yet.
     field!(s, "tracking_clients", 0);
-    field!(s, "clients_in_timeout_table", 0);
+    field!(s, "clients_in_timeout_table", g.blocked_with_timeout);
 }
 
 /// Redis's `bytesToHuman`.
