@@ -9,6 +9,7 @@ pub mod connection;
 pub mod generic;
 pub mod memory;
 pub mod server;
+pub mod sort;
 pub mod string;
 
 /// Every family's rows. Adding a family: one line here.
@@ -18,6 +19,7 @@ pub static ALL: &[&[Cmd]] = &[
     string::COMMANDS,
     generic::COMMANDS,
     blocking::COMMANDS,
+    sort::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
