@@ -323,8 +323,8 @@ async fn run(
     let none = || -> Vec<Option<HopFn<()>>> { shards.iter().map(|_| None).collect() };
 
     // Hop 1: the elements.
-    let mut jobs: Vec<Option<HopFn<Result<(Vec<Vec<u8>>, bool), ()>>>> =
-        shards.iter().map(|_| None).collect();
+    type Elements = Result<(Vec<Vec<u8>>, bool), ()>;
+    let mut jobs: Vec<Option<HopFn<Elements>>> = shards.iter().map(|_| None).collect();
     let k = key.clone();
     jobs[pos(src_shard)] = Some(Box::new(move |s: &mut Shard| {
         let now = s.now_ms();
@@ -350,7 +350,9 @@ async fn run(
     // lookups[p][i]: pattern p applied to element i.
     let mut lookups: Vec<Vec<Option<Vec<u8>>>> = vec![vec![None; elems.len()]; patterns.len()];
     if global {
-        let mut wanted: Vec<Vec<(usize, usize, Vec<u8>, Option<Vec<u8>>)>> = vec![Vec::new(); n];
+        /// (pattern, element, key, hash field): one lookup.
+        type Want = (usize, usize, Vec<u8>, Option<Vec<u8>>);
+        let mut wanted: Vec<Vec<Want>> = vec![Vec::new(); n];
         for (p, pat) in patterns.iter().enumerate() {
             if &pat[..] == b"#" {
                 continue;
