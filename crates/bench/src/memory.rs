@@ -409,7 +409,7 @@ pub fn detail_table(ms: &[Measurement]) -> String {
         "| server | shape | empty VmRSS | loaded VmRSS | peak VmHWM | smaps Rss | smaps Pss \
          | smaps Anonymous | used_memory | used_memory_rss | used_memory bytes/key | DBSIZE \
          | load s | members/s | settled after s |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in ms {
         let secs = m.load.wall.as_secs_f64();
