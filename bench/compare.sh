@@ -6,6 +6,7 @@
 # runs `darter-bench compare`. Extra arguments are passed through, e.g.
 #
 #   bench/compare.sh --rounds 5 --tests get --pipelines 16
+#   bench/compare.sh --tests lpush,lpop,hset,sadd   # LPOP pops a list filled beforehand
 #   bench/compare.sh --darter /usr/bin/redis-server \
 #       --darter-args "--save '' --appendonly no" --no-threads-flag   # A/A check
 #

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::shapes::{self, Shape, MAX_KEYS};
 use crate::shell_words;
 
 pub const USAGE: &str = "\
@@ -45,30 +46,42 @@ example (redis in both roles, to validate the harness):
 pub const MEMORY_USAGE: &str = "\
 usage: darter-bench memory [options]
 
-For each value size, starts a fresh redis-server and a fresh darter, loads
-exactly N keys (`key:000000000000` ...) with pipelined SETs over the RESP
-protocol (every reply checked to be +OK), checks DBSIZE == N, and prints a
-Markdown table of resident memory (VmRSS, smaps_rollup) and INFO used_memory.
+For each shape, starts a fresh redis-server and a fresh darter, loads the
+same keys (`key:000000000000` ...) and members with pipelined write commands
+over the RESP protocol (every reply checked), checks DBSIZE, TYPE and the
+member count of a few keys, and prints a Markdown table of resident memory
+(VmRSS, smaps_rollup) and INFO used_memory, per key and per member.
+
+shapes (--shapes, comma separated):
+  string:SIZE            --keys keys, `SET key <SIZE bytes of x>`
+  hash:KEYSxMEMBERS      HSET key field:<i> <16 bytes of x> ...
+  set:KEYSxMEMBERS       SADD key member:<i> ...
+  intset:KEYSxMEMBERS    SADD key <i> ...   (integer members)
+  list:KEYSxMEMBERS      RPUSH key member:<i> ...
+  zset:KEYSxMEMBERS      ZADD key <i> member:<i> ...   (score = i)
 
 options (defaults in brackets):
   --darter PATH          darter binary [<workspace>/target/release/darter]
   --redis PATH           redis-server binary [redis-server]
-  --keys N               keys loaded per (server, size) [1000000]
-  --sizes LIST           value sizes in bytes, comma separated [16,100]
+  --shapes LIST          what to load, see above [string:16,string:100]
+  --keys N               keys of each string shape [1000000]
+  --sizes LIST           shorthand: --shapes string:S1,string:S2,...
+  --members-per-command N  members per HSET/SADD/RPUSH/ZADD [100]
   --darter-threads N     pass `--proactor_threads N` to darter [1]
   --no-threads-flag      do not pass `--proactor_threads` at all
   --darter-args STR      extra darter arguments, shell-quoted [\"\"]
   --redis-args STR       extra redis-server arguments, shell-quoted [\"\"]
   --connections N        parallel loader connections [4]
-  --batch N              SET commands per write (pipeline depth) [1000]
+  --batch N              members (string keys) per pipelined write [1000]
   --server-cpu CPUS      taskset -c list for the servers [unpinned]
   --results-dir DIR      where memory-latest.md goes [<workspace>/bench/results]
   --load-timeout SECS    fail if loading one server takes longer [600]
   -h, --help             this text
 
-example (redis in both roles, to validate the harness):
+examples:
+  darter-bench memory --shapes hash:1000x1000,set:1000x1000,set:1x1000000
   darter-bench memory --keys 100000 --darter /usr/bin/redis-server \\
-      --darter-args \"--save '' --appendonly no\" --no-threads-flag";
+      --darter-args \"--save '' --appendonly no\" --no-threads-flag   # A/A";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -83,14 +96,18 @@ pub struct MemoryOpts {
     /// None: `<workspace>/target/release/darter`.
     pub darter: Option<PathBuf>,
     pub redis: PathBuf,
+    /// Keys of each string shape.
     pub keys: u64,
-    pub sizes: Vec<usize>,
+    /// In load order; string shapes have `keys` keys.
+    pub shapes: Vec<Shape>,
+    pub members_per_command: u64,
     /// None: do not pass `--proactor_threads`.
     pub darter_threads: Option<u32>,
     pub darter_args: Vec<String>,
     pub redis_args: Vec<String>,
     pub connections: usize,
-    pub batch: usize,
+    /// Members (string keys count one each) per pipelined write.
+    pub batch: u64,
     /// None: no pinning.
     pub server_cpu: Option<String>,
     /// None: `<workspace>/bench/results`.
@@ -104,7 +121,8 @@ impl Default for MemoryOpts {
             darter: None,
             redis: PathBuf::from("redis-server"),
             keys: 1_000_000,
-            sizes: vec![16, 100],
+            shapes: vec![Shape::string(1_000_000, 16), Shape::string(1_000_000, 100)],
+            members_per_command: 100,
             darter_threads: Some(1),
             darter_args: Vec::new(),
             redis_args: Vec::new(),
@@ -238,6 +256,8 @@ impl<'a> Flags<'a> {
 
 fn parse_memory(argv: &[String]) -> Result<Command, String> {
     let mut o = MemoryOpts::default();
+    // Parsed after all flags, because string shapes take `--keys`.
+    let mut shapes = "string:16,string:100".to_string();
     let mut it = Flags::new(argv);
     while let Some((raw, flag)) = it.next_flag() {
         let mut value = || it.value(flag);
@@ -246,12 +266,15 @@ fn parse_memory(argv: &[String]) -> Result<Command, String> {
             "--darter" => o.darter = Some(PathBuf::from(value()?)),
             "--redis" => o.redis = PathBuf::from(value()?),
             "--keys" => o.keys = positive(flag, &value()?)?,
+            "--shapes" => shapes = value()?,
             "--sizes" => {
-                o.sizes = list(flag, &value()?)?
+                shapes = list(flag, &value()?)?
                     .iter()
-                    .map(|p| positive(flag, p))
-                    .collect::<Result<_, _>>()?
+                    .map(|p| positive::<usize>(flag, p).map(|n| format!("string:{n}")))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(",")
             }
+            "--members-per-command" => o.members_per_command = positive(flag, &value()?)?,
             "--darter-threads" => o.darter_threads = Some(positive(flag, &value()?)?),
             "--no-threads-flag" => o.darter_threads = None,
             "--darter-args" => o.darter_args = shell_words::split(&value()?)?,
@@ -265,12 +288,10 @@ fn parse_memory(argv: &[String]) -> Result<Command, String> {
             _ => return Err(format!("unknown option {raw:?}")),
         }
     }
-    if o.keys > 999_999_999_999 {
-        return Err("--keys: at most 999999999999 (keys have 12 digits)".into());
+    if o.keys > MAX_KEYS {
+        return Err(format!("--keys: at most {MAX_KEYS} (keys have 12 digits)"));
     }
-    if o.connections as u64 > o.keys {
-        o.connections = o.keys as usize;
-    }
+    o.shapes = shapes::parse_list(&shapes, o.keys)?;
     Ok(Command::Memory(Box::new(o)))
 }
 
@@ -422,7 +443,9 @@ mod tests {
         let o = memory(&["memory"]);
         assert_eq!(o, MemoryOpts::default());
         assert_eq!(o.keys, 1_000_000);
-        assert_eq!(o.sizes, vec![16, 100]);
+        let labels: Vec<String> = o.shapes.iter().map(Shape::label).collect();
+        assert_eq!(labels, ["string:16", "string:100"]);
+        assert!(o.shapes.iter().all(|s| s.keys == 1_000_000));
         assert_eq!(o.darter_threads, Some(1));
         let o = memory(&[
             "memory",
@@ -440,14 +463,50 @@ mod tests {
             "--maxmemory 0",
         ]);
         assert_eq!(o.keys, 5000);
-        assert_eq!(o.sizes, vec![8, 64, 512]);
+        let sizes: Vec<usize> = o.shapes.iter().map(|s| s.value_size).collect();
+        assert_eq!(sizes, [8, 64, 512]);
+        assert!(o.shapes.iter().all(|s| s.keys == 5000));
         assert_eq!(o.darter_threads, Some(2));
         assert_eq!((o.connections, o.batch), (2, 100));
         assert_eq!(o.server_cpu.as_deref(), Some("0"));
         assert_eq!(o.redis_args, vec!["--maxmemory", "0"]);
         let o = memory(&["memory", "--no-threads-flag", "--keys", "3"]);
         assert_eq!(o.darter_threads, None);
-        assert_eq!(o.connections, 3, "never more connections than keys");
+    }
+
+    #[test]
+    fn memory_shapes() {
+        // --keys applies to string shapes wherever it appears.
+        let o = memory(&[
+            "memory",
+            "--shapes",
+            "string:16,hash:1000x1000,set:1000x1000,set:1x1000000,intset:1x1000000,\
+             list:1000x1000,zset:1x1000000,zset:1000x1000",
+            "--keys=200",
+            "--members-per-command",
+            "50",
+        ]);
+        let labels: Vec<String> = o.shapes.iter().map(Shape::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "string:16",
+                "hash:1000x1000",
+                "set:1000x1000",
+                "set:1x1000000",
+                "intset:1x1000000",
+                "list:1000x1000",
+                "zset:1x1000000",
+                "zset:1000x1000"
+            ]
+        );
+        assert_eq!(o.shapes[0], Shape::string(200, 16));
+        assert_eq!(o.shapes[3].total_members(), 1_000_000);
+        assert_eq!(o.members_per_command, 50);
+        assert!(parse(&argv(&["memory", "--shapes", "hash:10"])).is_err());
+        assert!(parse(&argv(&["memory", "--shapes", "queue:1x1"])).is_err());
+        assert!(parse(&argv(&["memory", "--shapes", ","])).is_err());
+        assert!(parse(&argv(&["memory", "--members-per-command", "0"])).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `compare` subcommand: starts redis-server and darter side by side on
-//! free loopback ports (both pinned to the server CPU), pre-populates keys for
-//! GET, then for every (test, pipeline) runs `rounds` rounds that alternate
+//! free loopback ports (both pinned to the server CPU), pre-populates what a
+//! test reads or pops (keys for GET, `mylist` for LPOP/RPOP; see `Leftovers`),
+//! then for every (test, pipeline) runs `rounds` rounds that alternate
 //! which server goes first, sampling each server's CPU time from /proc right
 //! before and after every redis-benchmark run. It prints the report and writes
 //! `<results-dir>/<test>-latest.md`. It must not leave servers running (the
@@ -20,6 +21,55 @@ use crate::server::{self, Server, ServerSpec};
 /// ten times the keyspace so practically every key exists).
 fn populate_requests(keyspace: u64) -> u64 {
     keyspace.saturating_mul(10).max(100_000)
+}
+
+/// What earlier runs left in both servers (they get the same runs), so a
+/// test that reads or pops data is measured on hits, never on an empty
+/// keyspace: GET needs the `key:__rand_int__` keys that SET writes, and
+/// LPOP/RPOP pop from the one list `mylist` that LPUSH/RPUSH fill (one
+/// element per request). redis-benchmark can overshoot `-n` by up to
+/// clients x pipeline requests, so pushes count `-n` and pops count
+/// `-n` plus that overshoot: the estimate of `mylist`'s length never exceeds
+/// the real one.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Leftovers {
+    keys_populated: bool,
+    list_len: u64,
+}
+
+impl Leftovers {
+    /// The unmeasured run (test, requests at pipeline 16) that `test` needs
+    /// before its measured runs, or None if enough data is there already.
+    fn populate_for(&self, test: &str, opts: &CompareOpts) -> Option<(&'static str, u64)> {
+        match test {
+            "get" if !self.keys_populated => Some(("set", populate_requests(opts.keyspace))),
+            "lpop" | "rpop" => {
+                let need: u64 = opts
+                    .pipelines
+                    .iter()
+                    .map(|&p| {
+                        u64::from(opts.rounds)
+                            * (opts.requests_for(p) + u64::from(opts.clients) * u64::from(p))
+                    })
+                    .sum();
+                (self.list_len < need).then(|| ("lpush", need - self.list_len))
+            }
+            _ => None,
+        }
+    }
+
+    /// Accounts for one run (measured or not) of `test`.
+    fn after_run(&mut self, test: &str, requests: u64, pipeline: u32, opts: &CompareOpts) {
+        match test {
+            "set" if requests >= populate_requests(opts.keyspace) => self.keys_populated = true,
+            "lpush" | "rpush" => self.list_len += requests,
+            "lpop" | "rpop" => {
+                let most = requests + u64::from(opts.clients) * u64::from(pipeline);
+                self.list_len = self.list_len.saturating_sub(most);
+            }
+            _ => {}
+        }
+    }
 }
 
 pub fn run(opts: &CompareOpts) -> Result<(), String> {
@@ -135,22 +185,24 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
     };
 
     let mut samples: Vec<Sample> = Vec::new();
-    let mut populated = false;
+    let mut left = Leftovers::default();
     for test in &opts.tests {
-        if test == "get" && !populated {
+        if let Some((fill, requests)) = left.populate_for(test, opts) {
             for srv in [&mut redis, &mut darter] {
-                let p = params(srv.port, "set", 16, populate_requests(opts.keyspace));
-                ctx.commands.push((
-                    format!("populate {} (not measured)", srv.name),
-                    p.command_line(),
-                ));
-                eprintln!("populating {} with pipelined SET", srv.name);
+                let p = params(srv.port, fill, 16, requests);
+                ctx.commands
+                    .push((populate_label(&srv.name, test), p.command_line()));
+                eprintln!(
+                    "populating {} for {test}: {requests} pipelined {}",
+                    srv.name,
+                    fill.to_ascii_uppercase()
+                );
                 srv.check_alive()?;
                 let out = runner::run(&p, timeout)?;
                 note_warnings(&mut ctx.warnings, &srv.name, &out.warnings);
                 srv.check_alive()?;
             }
-            populated = true;
+            left.after_run(fill, requests, 16, opts);
         }
         for &pipeline in &opts.pipelines {
             let requests = opts.requests_for(pipeline);
@@ -195,6 +247,7 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
                     );
                     samples.push(sample);
                 }
+                left.after_run(test, requests, pipeline, opts);
             }
         }
     }
@@ -214,7 +267,8 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
         let mut tctx = ctx.clone();
         tctx.commands.retain(|(label, _)| {
             label.ends_with("server")
-                || (label.starts_with("populate") && test == "get")
+                || label == &populate_label("redis", test)
+                || label == &populate_label("darter", test)
                 || label.starts_with(&format!("{test} "))
         });
         let text = report::render(&format!("darter vs redis-server: {test}"), &tctx, &subset);
@@ -223,6 +277,10 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&log_dir);
     Ok(())
+}
+
+fn populate_label(server: &str, test: &str) -> String {
+    format!("populate {server} for {test} (not measured)")
 }
 
 /// One measured run: (ops/s, server CPU seconds, wall seconds).
@@ -300,6 +358,50 @@ mod tests {
         assert!(resolve_program(Path::new("sh")).is_ok());
         assert!(resolve_program(Path::new("/definitely/not/here")).is_err());
         assert!(resolve_program(Path::new("no-such-program-xyz")).is_err());
+    }
+
+    #[test]
+    fn pops_run_on_a_filled_list() {
+        let opts = CompareOpts {
+            tests: vec!["lpush".into(), "lpop".into(), "hset".into(), "sadd".into()],
+            ..CompareOpts::default()
+        };
+        // Per round: 200000 + 50 at -P 1, 2000000 + 800 at -P 16.
+        let per_round = 200_050 + 2_000_800;
+        let mut left = Leftovers::default();
+        assert_eq!(
+            left.populate_for("lpop", &opts),
+            Some(("lpush", 3 * per_round))
+        );
+        assert_eq!(left.populate_for("hset", &opts), None);
+        assert_eq!(left.populate_for("sadd", &opts), None);
+        // LPUSH measured first: its runs push 3 x (200000 + 2000000), so only
+        // the overshoot margin is still missing.
+        for _ in 0..3 {
+            left.after_run("lpush", 200_000, 1, &opts);
+            left.after_run("lpush", 2_000_000, 16, &opts);
+        }
+        assert_eq!(left.populate_for("lpop", &opts), Some(("lpush", 3 * 850)));
+        left.after_run("lpush", 3 * 850, 16, &opts);
+        assert_eq!(left.populate_for("rpop", &opts), None);
+        // Popping drains the estimate; a second pop test fills again.
+        left.after_run("lpop", 200_000, 1, &opts);
+        assert!(left.populate_for("lpop", &opts).is_some());
+    }
+
+    #[test]
+    fn get_is_populated_once() {
+        let opts = CompareOpts::default();
+        let mut left = Leftovers::default();
+        assert_eq!(left.populate_for("get", &opts), Some(("set", 1_000_000)));
+        left.after_run("set", 1_000_000, 16, &opts);
+        assert_eq!(left.populate_for("get", &opts), None);
+        let mut left = Leftovers::default();
+        left.after_run("set", 200_000, 1, &opts);
+        assert!(
+            left.populate_for("get", &opts).is_some(),
+            "a short SET run is not enough"
+        );
     }
 
     #[test]

@@ -18,4 +18,5 @@ pub mod report;
 pub mod resp_client;
 pub mod runner;
 pub mod server;
+pub mod shapes;
 pub mod shell_words;

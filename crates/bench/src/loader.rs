@@ -1,65 +1,54 @@
-//! The `memory` subcommand's key loader: writes `SET key:NNNNNNNNNNNN <value>`
-//! for keys `0..keys` over several parallel TCP connections, in pipelined
-//! batches (one write per batch), and checks that every reply is `+OK`
-//! before sending the next batch. Each connection owns a contiguous key
-//! range, so the union is exactly `0..keys` with no key sent twice. It must
-//! fail loudly (never retry or skip) on any error reply, short read or
-//! timeout, and every blocking read is bounded by a socket timeout.
+//! The `memory` subcommand's loader: sends a shape's numbered write commands
+//! (see `shapes::Plan`: `SET`, `HSET`, `SADD`, `RPUSH`, `ZADD`) over several
+//! parallel TCP connections, each owning a contiguous command range, in
+//! pipelined batches (one write per batch), and checks every reply against
+//! the exact bytes expected before sending the next batch. The union of the
+//! ranges is every command exactly once. It must fail loudly (never retry or
+//! skip) on any unexpected reply, short read or timeout, and every blocking
+//! read is bounded by a socket timeout.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::resp_client::{value_of_size, OkCounter, SetBatcher};
+use crate::resp_client::read_expected;
+use crate::shapes::{Plan, Shape};
 
 #[derive(Debug, Clone)]
 pub struct LoadParams {
     pub port: u16,
-    pub keys: u64,
-    pub value_size: usize,
+    pub shape: Shape,
+    /// Members per collection command (HSET key f1 v1 ... fN vN).
+    pub members_per_command: u64,
     pub connections: usize,
-    /// SET commands per write.
-    pub batch: usize,
+    /// Members (string keys count one each) per pipelined write.
+    pub batch: u64,
     /// Give up if the whole load takes longer than this.
     pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct LoadStats {
-    pub keys: u64,
+    /// Write commands sent and answered as expected.
+    pub commands: u64,
     pub bytes_sent: u64,
     pub wall: Duration,
 }
 
-/// Splits `0..keys` into `parts` contiguous ranges whose sizes differ by at most 1.
-pub fn split_range(keys: u64, parts: usize) -> Vec<Range<u64>> {
-    let parts = (parts.max(1) as u64).min(keys.max(1));
-    let base = keys / parts;
-    let extra = keys % parts;
-    let mut start = 0;
-    (0..parts)
-        .map(|i| {
-            let len = base + u64::from(i < extra);
-            let r = start..start + len;
-            start += len;
-            r
-        })
-        .collect()
-}
-
-/// Loads all keys; Ok only if every SET was answered `+OK`.
+/// Loads the whole shape; Ok only if every command got its expected reply.
 pub fn load(p: &LoadParams) -> Result<LoadStats, String> {
     let start = Instant::now();
     let deadline = start + p.timeout;
-    let value = value_of_size(p.value_size);
-    let ranges = split_range(p.keys, p.connections);
+    let plan = p.shape.plan(p.members_per_command);
+    let per_write = plan.commands_per_write(p.batch);
     let results: Vec<Result<(u64, u64), String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = ranges
+        let handles: Vec<_> = plan
+            .split(p.connections)
             .into_iter()
             .map(|r| {
-                let value = &value;
-                s.spawn(move || load_range(p.port, value, r, p.batch, deadline))
+                let plan = &plan;
+                s.spawn(move || send_range(p.port, plan, r, per_write, deadline))
             })
             .collect();
         handles
@@ -70,33 +59,38 @@ pub fn load(p: &LoadParams) -> Result<LoadStats, String> {
             })
             .collect()
     });
-    let mut keys = 0;
+    let mut commands = 0;
     let mut bytes_sent = 0;
     for r in results {
-        let (k, b) = r?;
-        keys += k;
+        let (c, b) = r?;
+        commands += c;
         bytes_sent += b;
     }
-    if keys != p.keys {
-        return Err(format!("loader confirmed {keys} SETs, expected {}", p.keys));
+    if commands != plan.commands() {
+        return Err(format!(
+            "loader confirmed {commands} commands, expected {}",
+            plan.commands()
+        ));
     }
     Ok(LoadStats {
-        keys,
+        commands,
         bytes_sent,
         wall: start.elapsed(),
     })
 }
 
-/// One connection: SETs for `range`, `batch` at a time. Returns (OKs, bytes sent).
-fn load_range(
+/// One connection: commands `range`, `per_write` at a time, each batch's
+/// replies checked before the next is sent. Returns (commands answered, bytes sent).
+fn send_range(
     port: u16,
-    value: &[u8],
+    plan: &Plan,
     range: Range<u64>,
-    batch: usize,
+    per_write: u64,
     deadline: Instant,
 ) -> Result<(u64, u64), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let ctx = |what: &str, e: std::io::Error| format!("loader ({range:?}) {what}: {e}");
+    let who = format!("loader ({} commands {range:?})", plan.shape.label());
+    let ctx = |what: &str, e: std::io::Error| format!("{who} {what}: {e}");
     let mut s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| ctx("connect", e))?;
     // A server that stops answering makes the read fail after this long.
@@ -105,45 +99,29 @@ fn load_range(
     s.set_write_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| ctx("set timeout", e))?;
     s.set_nodelay(true).map_err(|e| ctx("nodelay", e))?;
-    let batcher = SetBatcher::new(value);
     let mut out = Vec::new();
+    let mut expect = Vec::new();
     let mut inbuf = vec![0u8; 64 * 1024];
-    let mut counter = OkCounter::default();
     let mut sent = 0u64;
     let mut next = range.start;
     while next < range.end {
         if Instant::now() >= deadline {
             return Err(format!(
-                "loader ({range:?}): timed out after {} of its keys",
+                "{who}: timed out after {} of its commands",
                 next - range.start
             ));
         }
-        let end = (next + batch as u64).min(range.end);
-        batcher.build(&mut out, next..end);
+        let end = (next + per_write).min(range.end);
+        out.clear();
+        expect.clear();
+        plan.encode(&mut out, &mut expect, next..end);
         s.write_all(&out).map_err(|e| ctx("write", e))?;
         sent += out.len() as u64;
-        let want = counter.ok + (end - next);
-        while counter.ok < want {
-            let n = s.read(&mut inbuf).map_err(|e| ctx("read", e))?;
-            if n == 0 {
-                return Err(format!(
-                    "loader ({range:?}): server closed the connection after {} OKs",
-                    counter.ok
-                ));
-            }
-            counter
-                .feed(&inbuf[..n])
-                .map_err(|e| format!("loader ({range:?}): {e}"))?;
-        }
-        if counter.ok != want {
-            return Err(format!(
-                "loader ({range:?}): got {} replies, expected {want}",
-                counter.ok
-            ));
-        }
+        read_expected(&mut s, &mut inbuf, &expect)
+            .map_err(|e| format!("{who}, batch {next}..{end}: {e}"))?;
         next = end;
     }
-    Ok((counter.ok, sent))
+    Ok((range.end - range.start, sent))
 }
 
 #[cfg(test)]
@@ -152,83 +130,96 @@ mod tests {
     use std::io::BufRead;
     use std::net::TcpListener;
 
-    #[test]
-    fn ranges_cover_exactly() {
-        for (keys, parts) in [(10u64, 3usize), (1_000_000, 4), (3, 8), (1, 1), (7, 7)] {
-            let r = split_range(keys, parts);
-            assert!(r.len() <= parts);
-            assert_eq!(r.first().unwrap().start, 0);
-            assert_eq!(r.last().unwrap().end, keys);
-            for w in r.windows(2) {
-                assert_eq!(w[0].end, w[1].start);
-            }
-            let lens: Vec<u64> = r.iter().map(|x| x.end - x.start).collect();
-            assert!(lens.iter().max().unwrap() - lens.iter().min().unwrap() <= 1);
-            assert!(lens.iter().all(|&l| l > 0));
-        }
-    }
-
-    /// A fake server that answers every RESP command with `reply(n)` and
-    /// counts commands; checks the loader end to end without a real server.
-    fn fake_server(reply: fn(u64) -> &'static [u8]) -> (u16, std::thread::JoinHandle<u64>) {
+    /// A fake server that reads RESP arrays of bulk strings and answers each
+    /// with `reply(n, args)`; checks the loader end to end without a real
+    /// server. Returns the number of commands and of arguments seen.
+    fn fake_server(
+        conns: usize,
+        reply: fn(u64, usize) -> Vec<u8>,
+    ) -> (u16, std::thread::JoinHandle<(u64, u64)>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let h = std::thread::spawn(move || {
-            let (s, _) = l.accept().unwrap();
-            let mut w = s.try_clone().unwrap();
-            let mut r = std::io::BufReader::new(s);
-            let mut n = 0u64;
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                if r.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-                    return n;
-                }
-                if line.starts_with(b"*3") {
-                    // Skip the 6 lines of the three bulk strings.
-                    for _ in 0..6 {
+            let mut totals = (0u64, 0u64);
+            for _ in 0..conns {
+                let (s, _) = l.accept().unwrap();
+                let mut w = s.try_clone().unwrap();
+                let mut r = std::io::BufReader::new(s);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    if r.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let argc: usize = std::str::from_utf8(&line[1..line.len() - 2])
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    for _ in 0..2 * argc {
                         line.clear();
                         r.read_until(b'\n', &mut line).unwrap();
                     }
-                    if w.write_all(reply(n)).is_err() {
-                        return n;
+                    if w.write_all(&reply(totals.0, argc)).is_err() {
+                        break;
                     }
-                    n += 1;
+                    totals.0 += 1;
+                    totals.1 += argc as u64;
                 }
             }
+            totals
         });
         (port, h)
     }
 
-    fn params(port: u16) -> LoadParams {
+    fn params(port: u16, shape: &str, connections: usize) -> LoadParams {
         LoadParams {
             port,
-            keys: 2500,
-            value_size: 16,
-            connections: 1,
+            shape: Shape::parse(shape, 2500).unwrap(),
+            members_per_command: 100,
+            connections,
             batch: 1000,
             timeout: Duration::from_secs(20),
         }
     }
 
     #[test]
-    fn loads_against_fake_server() {
-        let (port, h) = fake_server(|_| b"+OK\r\n");
-        let st = load(&params(port)).unwrap();
-        assert_eq!(st.keys, 2500);
-        assert_eq!(h.join().unwrap(), 2500);
+    fn loads_strings_against_fake_server() {
+        let (port, h) = fake_server(1, |_, _| b"+OK\r\n".to_vec());
+        let st = load(&params(port, "string:16", 1)).unwrap();
+        assert_eq!(st.commands, 2500);
+        assert_eq!(h.join().unwrap(), (2500, 3 * 2500));
+    }
+
+    #[test]
+    fn loads_a_hash_over_two_connections() {
+        // HSET key f v ... answers the number of (new) fields: (argc - 2) / 2.
+        let (port, h) = fake_server(2, |_, argc| format!(":{}\r\n", (argc - 2) / 2).into_bytes());
+        let st = load(&params(port, "hash:3x250", 2)).unwrap();
+        assert_eq!(st.commands, 9);
+        assert_eq!(h.join().unwrap(), (9, 9 * 2 + 3 * 250 * 2));
     }
 
     #[test]
     fn fails_on_error_reply() {
-        let (port, _h) = fake_server(|n| {
+        let (port, _h) = fake_server(1, |n, _| {
             if n == 1234 {
-                b"-OOM command not allowed\r\n"
+                b"-OOM command not allowed\r\n".to_vec()
             } else {
-                b"+OK\r\n"
+                b"+OK\r\n".to_vec()
             }
         });
-        let e = load(&params(port)).unwrap_err();
+        let e = load(&params(port, "string:16", 1)).unwrap_err();
         assert!(e.contains("OOM"), "{e}");
+    }
+
+    #[test]
+    fn fails_on_wrong_count() {
+        // A server that drops a member: SADD of 100 answers :99.
+        let (port, _h) = fake_server(1, |_, argc| format!(":{}\r\n", argc - 3).into_bytes());
+        let e = load(&params(port, "set:1x300", 1)).unwrap_err();
+        assert!(
+            e.contains("expected \":100\\r\\n\", server replied \":99\\r\\n\""),
+            "{e}"
+        );
     }
 }

@@ -1,11 +1,11 @@
-//! The `memory` subcommand: for every value size, starts a fresh redis-server
-//! and then a fresh darter (one at a time, each on a new free loopback port),
-//! samples the empty server's memory, loads exactly `keys` keys through the
-//! protocol with the pipelined loader, checks DBSIZE, waits (bounded) for the
-//! resident set to stop moving, samples /proc and `INFO memory` again, and
-//! stops the server. It prints a Markdown report and writes
-//! `<results-dir>/memory-latest.md`. Identical work for both servers: same
-//! keys, same values, same batches. It must not leave servers running (the
+//! The `memory` subcommand: for every shape (`string:16`, `hash:1000x1000`,
+//! ...), starts a fresh redis-server and then a fresh darter (one at a time,
+//! each on a new free loopback port), samples the empty server's memory, loads
+//! the shape through the protocol with the pipelined loader, checks DBSIZE and
+//! a few keys' TYPE and member count, waits (bounded) for the resident set to
+//! stop moving, samples /proc and `INFO memory` again, and stops the server.
+//! It prints a Markdown report and writes `<results-dir>/memory-latest.md`.
+//! Identical work for both servers: same keys, same members, same batches. It must not leave servers running (the
 //! `Server` guard is dropped on every path), and every wait is bounded.
 
 use std::fmt::Write as _;
@@ -18,8 +18,9 @@ use crate::loader::{self, LoadParams, LoadStats};
 use crate::machine::{self, MachineInfo};
 use crate::proc_mem::{self, MemSample};
 use crate::report::{self, Role};
-use crate::resp_client::{self, info_u64, Conn};
+use crate::resp_client::{self, info_u64, Conn, Reply};
 use crate::server::{self, Server, ServerSpec};
+use crate::shapes::Shape;
 use crate::shell_words;
 
 /// Interval between RSS samples while waiting for memory to settle.
@@ -31,16 +32,15 @@ const SETTLE_MAX: Duration = Duration::from_secs(15);
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Everything measured for one (server, value size).
+/// Everything measured for one (server, shape).
 #[derive(Debug, Clone)]
 pub struct Measurement {
     pub role: Role,
-    pub value_size: usize,
-    pub keys: u64,
+    pub shape: Shape,
     pub command_line: String,
     /// Right after the server answered PING (empty keyspace), settled.
     pub baseline: MemSample,
-    /// After loading `keys` keys, settled.
+    /// After loading the shape, settled.
     pub loaded: MemSample,
     /// Seconds until `loaded` stopped moving (or `SETTLE_MAX`).
     pub settle_secs: f64,
@@ -52,14 +52,28 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    fn rss_delta(&self) -> f64 {
+        self.loaded.vm_rss as f64 - self.baseline.vm_rss as f64
+    }
+
     /// (RSS after load - RSS when empty) / keys.
     pub fn rss_bytes_per_key(&self) -> f64 {
-        (self.loaded.vm_rss as f64 - self.baseline.vm_rss as f64) / self.keys as f64
+        self.rss_delta() / self.shape.keys as f64
+    }
+
+    /// (RSS after load - RSS when empty) / members over all keys.
+    pub fn rss_bytes_per_member(&self) -> f64 {
+        self.rss_delta() / self.shape.total_members() as f64
     }
 
     /// (used_memory after load - used_memory when empty) / keys.
     pub fn used_bytes_per_key(&self) -> Option<f64> {
-        Some((self.used_memory? as f64 - self.used_memory_before? as f64) / self.keys as f64)
+        Some((self.used_memory? as f64 - self.used_memory_before? as f64) / self.shape.keys as f64)
+    }
+
+    /// Members loaded per second of load wall time.
+    pub fn members_per_sec(&self) -> f64 {
+        self.shape.total_members() as f64 / self.load.wall.as_secs_f64()
     }
 
     /// darter reports its RSS as `used_memory` (it has no allocator
@@ -75,9 +89,9 @@ pub struct MemContext {
     pub machine: MachineInfo,
     pub redis_version: Option<String>,
     pub darter_version: Option<String>,
-    pub keys: u64,
     pub connections: usize,
-    pub batch: usize,
+    pub batch: u64,
+    pub members_per_command: u64,
     pub invocation: String,
     pub load_before: String,
     pub load_after: String,
@@ -148,9 +162,9 @@ pub fn run(opts: &MemoryOpts) -> Result<(), String> {
         machine: machine::collect(),
         redis_version: machine::tool_version(&redis_bin),
         darter_version: machine::tool_version(&darter_bin),
-        keys: opts.keys,
         connections: opts.connections,
         batch: opts.batch,
+        members_per_command: opts.members_per_command,
         invocation: shell_words::join(&argv),
         load_before: machine::loadavg(),
         load_after: String::new(),
@@ -158,29 +172,29 @@ pub fn run(opts: &MemoryOpts) -> Result<(), String> {
     };
 
     let mut results = Vec::new();
-    for &size in &opts.sizes {
+    for shape in &opts.shapes {
+        let label = shape.label();
         for role in [Role::Redis, Role::Darter] {
             let port = server::free_ports(1).map_err(|e| format!("cannot pick a port: {e}"))?[0];
             let spec = match role {
                 Role::Redis => redis_spec(port),
                 Role::Darter => darter_spec(port),
             };
-            ctx.commands.push((
-                format!("{} for {size}-byte values", role.label()),
-                spec.command_line(),
-            ));
-            let log = log_dir.join(format!("{}-{size}.log", role.label()));
-            let m = measure_one(&spec, role, port, &log, size, opts)?;
+            ctx.commands
+                .push((format!("{} for {label}", role.label()), spec.command_line()));
+            let log = log_dir.join(format!("{}-{}.log", role.label(), label.replace(':', "-")));
+            let m = measure_one(&spec, role, port, &log, shape, opts)?;
             eprintln!(
-                "[{size} B] {:<6} RSS {:.1} MiB -> {:.1} MiB ({:.1} B/key), used_memory {}, \
-                 loaded in {:.2} s ({:.0} SET/s)",
+                "[{label}] {:<6} RSS {:.1} MiB -> {:.1} MiB ({:.1} B/key, {:.1} B/member), \
+                 used_memory {}, loaded in {:.2} s ({:.0} members/s)",
                 role.label(),
                 m.baseline.vm_rss as f64 / MIB,
                 m.loaded.vm_rss as f64 / MIB,
                 m.rss_bytes_per_key(),
+                m.rss_bytes_per_member(),
                 opt_mib(m.used_memory),
                 m.load.wall.as_secs_f64(),
-                m.keys as f64 / m.load.wall.as_secs_f64()
+                m.members_per_sec()
             );
             results.push(m);
         }
@@ -200,7 +214,7 @@ fn measure_one(
     role: Role,
     port: u16,
     log: &Path,
-    size: usize,
+    shape: &Shape,
     opts: &MemoryOpts,
 ) -> Result<Measurement, String> {
     let name = role.label();
@@ -218,14 +232,20 @@ fn measure_one(
     let (baseline, _) = settle(&mut srv)?;
     let used_memory_before = info_u64(&conn.info("memory")?, "used_memory");
 
+    let label = shape.label();
     eprintln!(
-        "loading {} keys with {size}-byte values into {name} ({} connections, {} SETs per write)",
-        opts.keys, opts.connections, opts.batch
+        "loading {label} ({} keys, {} members) into {name} ({} connections, \
+         {} members per write, {} per command)",
+        shape.keys,
+        shape.total_members(),
+        opts.connections,
+        opts.batch,
+        opts.members_per_command
     );
     let load = loader::load(&LoadParams {
         port,
-        keys: opts.keys,
-        value_size: size,
+        shape: *shape,
+        members_per_command: opts.members_per_command,
         connections: opts.connections,
         batch: opts.batch,
         timeout: Duration::from_secs(opts.load_timeout_secs),
@@ -234,28 +254,22 @@ fn measure_one(
     srv.check_alive()?;
 
     let dbsize = conn.dbsize().map_err(|e| format!("{name}: {e}"))?;
-    if dbsize != opts.keys {
+    if dbsize != shape.keys {
         return Err(format!(
-            "{name}: DBSIZE is {dbsize} after loading {} distinct keys with {size}-byte values \
-             (every SET was answered +OK); the server lost or invented keys",
-            opts.keys
+            "{name}: DBSIZE is {dbsize} after loading {label} ({} distinct keys, every write \
+             answered as expected); the server lost or invented keys",
+            shape.keys
         ));
     }
     let (loaded, settle_secs) = settle(&mut srv)?;
     let info = conn.info("memory")?;
-    // Spot-check one value end to end: the last key must hold exactly the value sent.
-    let last = resp_client::key_name(opts.keys - 1);
-    match conn.command(&[b"GET", last.as_bytes()]) {
-        Ok(resp_client::Reply::Bulk(Some(v))) if v == resp_client::value_of_size(size) => {}
-        other => return Err(format!("{name}: GET {last} returned {other:?}")),
-    }
+    verify_keys(&mut conn, shape).map_err(|e| format!("{name}: {e}"))?;
     srv.check_alive()?;
     drop(conn);
     drop(srv);
     Ok(Measurement {
         role,
-        value_size: size,
-        keys: opts.keys,
+        shape: *shape,
         command_line: spec.command_line(),
         baseline,
         loaded,
@@ -266,6 +280,35 @@ fn measure_one(
         dbsize,
         load,
     })
+}
+
+/// Spot-checks the first, middle and last key end to end: TYPE, and the
+/// member count (HLEN, SCARD, LLEN, ZCARD) or, for strings, the exact value.
+fn verify_keys(conn: &mut Conn, shape: &Shape) -> Result<(), String> {
+    let mut picks = vec![0, shape.keys / 2, shape.keys - 1];
+    picks.dedup();
+    for i in picks {
+        let key = resp_client::key_name(i);
+        let mut ask = |args: &[&[u8]], want: Reply| match conn.command(args) {
+            Ok(r) if r == want => Ok(()),
+            other => Err(format!(
+                "{} {key} returned {other:?}, expected {want:?}",
+                String::from_utf8_lossy(args[0])
+            )),
+        };
+        ask(
+            &[b"TYPE", key.as_bytes()],
+            Reply::Simple(shape.kind.type_reply().into()),
+        )?;
+        match shape.kind.len_command() {
+            Some(cmd) => ask(&[cmd, key.as_bytes()], Reply::Int(shape.members as i64))?,
+            None => ask(
+                &[b"GET", key.as_bytes()],
+                Reply::Bulk(Some(resp_client::value_of_size(shape.value_size))),
+            )?,
+        }
+    }
+    Ok(())
 }
 
 /// Samples memory every `SETTLE_STEP` until `SETTLE_SAMPLES` consecutive
@@ -314,27 +357,27 @@ fn num(x: Option<f64>, decimals: usize) -> String {
     }
 }
 
-fn find(ms: &[Measurement], role: Role, size: usize) -> Option<&Measurement> {
-    ms.iter().find(|m| m.role == role && m.value_size == size)
+fn find<'a>(ms: &'a [Measurement], role: Role, shape: &Shape) -> Option<&'a Measurement> {
+    ms.iter().find(|m| m.role == role && m.shape == *shape)
 }
 
-/// The main table: one row per value size, redis and darter side by side.
+/// The main table: one row per shape, redis and darter side by side.
 pub fn summary_table(ms: &[Measurement]) -> String {
-    let mut sizes: Vec<usize> = Vec::new();
+    let mut shapes: Vec<Shape> = Vec::new();
     for m in ms {
-        if !sizes.contains(&m.value_size) {
-            sizes.push(m.value_size);
+        if !shapes.contains(&m.shape) {
+            shapes.push(m.shape);
         }
     }
     let mut out = String::from(
-        "| value size | keys | redis RSS (MiB) | darter RSS (MiB) | RSS ratio (darter/redis) \
-         | redis bytes/key | darter bytes/key | redis used_memory (MiB) | darter used_memory (MiB) |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| shape | keys | members | redis RSS (MiB) | darter RSS (MiB) | RSS ratio (darter/redis) \
+         | redis bytes/key | darter bytes/key | redis bytes/member | darter bytes/member \
+         | redis used_memory (MiB) | darter used_memory (MiB) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for size in sizes {
-        let r = find(ms, Role::Redis, size);
-        let d = find(ms, Role::Darter, size);
-        let keys = r.or(d).map_or(0, |m| m.keys);
+    for shape in shapes {
+        let r = find(ms, Role::Redis, &shape);
+        let d = find(ms, Role::Darter, &shape);
         let rss = |m: Option<&Measurement>| m.map(|m| m.loaded.vm_rss);
         let ratio = match (rss(d), rss(r)) {
             (Some(d), Some(r)) if r > 0 => Some(d as f64 / r as f64),
@@ -342,12 +385,17 @@ pub fn summary_table(ms: &[Measurement]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {size} | {keys} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            shape.label(),
+            shape.keys,
+            shape.total_members(),
             opt_mib(rss(r)),
             opt_mib(rss(d)),
             num(ratio, 2),
             num(r.map(Measurement::rss_bytes_per_key), 1),
             num(d.map(Measurement::rss_bytes_per_key), 1),
+            num(r.map(Measurement::rss_bytes_per_member), 1),
+            num(d.map(Measurement::rss_bytes_per_member), 1),
             opt_mib(r.and_then(|m| m.used_memory)),
             opt_mib(d.and_then(|m| m.used_memory)),
         );
@@ -355,13 +403,13 @@ pub fn summary_table(ms: &[Measurement]) -> String {
     out
 }
 
-/// Every figure for every (server, size), in the order measured.
+/// Every figure for every (server, shape), in the order measured.
 pub fn detail_table(ms: &[Measurement]) -> String {
     let mut out = String::from(
-        "| server | value size | empty VmRSS | loaded VmRSS | peak VmHWM | smaps Rss | smaps Pss \
+        "| server | shape | empty VmRSS | loaded VmRSS | peak VmHWM | smaps Rss | smaps Pss \
          | smaps Anonymous | used_memory | used_memory_rss | used_memory bytes/key | DBSIZE \
-         | load s | SET/s | settled after s |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | load s | members/s | settled after s |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in ms {
         let secs = m.load.wall.as_secs_f64();
@@ -369,7 +417,7 @@ pub fn detail_table(ms: &[Measurement]) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.2} |",
             m.role.label(),
-            m.value_size,
+            m.shape.label(),
             mib(m.baseline.vm_rss),
             mib(m.loaded.vm_rss),
             mib(m.loaded.vm_hwm),
@@ -381,7 +429,7 @@ pub fn detail_table(ms: &[Measurement]) -> String {
             num(m.used_bytes_per_key(), 1),
             m.dbsize,
             secs,
-            m.keys as f64 / secs,
+            m.members_per_sec(),
             m.settle_secs,
         );
     }
@@ -412,20 +460,24 @@ pub fn render(ctx: &MemContext, ms: &[Measurement]) -> String {
     }
     let _ = writeln!(
         out,
-        "- setup: a fresh server per (server, value size); {} keys `key:000000000000`.. \
-         (16 bytes each) loaded with `SET key value` over RESP, {} connections, {} SETs per write, \
-         every reply checked to be +OK, then DBSIZE checked == {}; values are `x` repeated",
-        ctx.keys, ctx.connections, ctx.batch, ctx.keys
+        "- setup: a fresh server per (server, shape); keys `key:000000000000`.. (16 bytes each) \
+         loaded over RESP with `SET key <x repeated>`, `HSET key field:<i> <16 x> ..`, \
+         `SADD key member:<i> ..` (intset: `SADD key <i> ..`), `RPUSH key member:<i> ..` or \
+         `ZADD key <i> member:<i> ..`; {} members per command, {} connections, about {} members \
+         per pipelined write; every reply checked (+OK, or the count of members added), then \
+         DBSIZE, and TYPE and HLEN/SCARD/LLEN/ZCARD (strings: GET) of the first, middle and last key",
+        ctx.members_per_command, ctx.connections, ctx.batch
     );
     let _ = writeln!(
         out,
         "- RSS is VmRSS from /proc/PID/status once it stopped moving (5 samples 250 ms apart \
-         within max(256 KiB, 0.2 %), at most {} s); bytes/key = (loaded RSS - empty RSS) / keys",
+         within max(256 KiB, 0.2 %), at most {} s); bytes/key = (loaded RSS - empty RSS) / keys, \
+         bytes/member = the same over all members of all keys (strings: one per key)",
         SETTLE_MAX.as_secs()
     );
     out.push_str("\n## Results\n\n");
     out.push_str(&summary_table(ms));
-    out.push_str("\nRSS ratio < 1: darter holds the same keys in less resident memory.\n");
+    out.push_str("\nRSS ratio < 1: darter holds the same data in less resident memory.\n");
     if ms
         .iter()
         .any(|m| m.role == Role::Darter && m.used_memory_is_rss())
@@ -452,10 +504,19 @@ mod tests {
     use super::*;
 
     fn meas(role: Role, size: usize, base: u64, loaded: u64, used: Option<u64>) -> Measurement {
+        meas_shape(role, Shape::string(1000, size), base, loaded, used)
+    }
+
+    fn meas_shape(
+        role: Role,
+        shape: Shape,
+        base: u64,
+        loaded: u64,
+        used: Option<u64>,
+    ) -> Measurement {
         Measurement {
             role,
-            value_size: size,
-            keys: 1000,
+            shape,
             command_line: "x".into(),
             baseline: MemSample {
                 vm_rss: base,
@@ -475,7 +536,7 @@ mod tests {
             used_memory_rss: Some(loaded),
             dbsize: 1000,
             load: LoadStats {
-                keys: 1000,
+                commands: 1000,
                 bytes_sent: 1,
                 wall: Duration::from_millis(500),
             },
@@ -504,16 +565,37 @@ mod tests {
         ];
         let t = summary_table(&ms);
         assert!(
-            t.contains("| 16 | 1000 | 108.0 | 79.0 | 0.73 | 104857.6 | 78643.2 | 90.0 | n/a |"),
+            t.contains(
+                "| string:16 | 1000 | 1000 | 108.0 | 79.0 | 0.73 | 104857.6 | 78643.2 \
+                 | 104857.6 | 78643.2 | 90.0 | n/a |"
+            ),
             "{t}"
         );
         assert!(
-            t.contains("| 100 | 1000 | 208.0 | n/a | n/a | 209715.2 | n/a | 190.0 | n/a |"),
+            t.contains(
+                "| string:100 | 1000 | 1000 | 208.0 | n/a | n/a | 209715.2 | n/a | 209715.2 \
+                 | n/a | 190.0 | n/a |"
+            ),
             "{t}"
         );
         let d = detail_table(&ms);
         assert_eq!(d.lines().count(), 2 + 3, "{d}");
-        assert!(d.contains("| darter | 16 | 4.0 | 79.0 | 79.0 | 79.0 | n/a | 39.5 | n/a |"));
+        assert!(d.contains("| darter | string:16 | 4.0 | 79.0 | 79.0 | 79.0 | n/a | 39.5 | n/a |"));
+    }
+
+    #[test]
+    fn per_member_figures_for_collections() {
+        let shape = Shape::parse("set:10x1000", 1).unwrap();
+        let ms = vec![
+            meas_shape(Role::Redis, shape, 1 << 20, (1 << 20) + 800_000, Some(5)),
+            meas_shape(Role::Darter, shape, 1 << 20, (1 << 20) + 400_000, None),
+        ];
+        assert_eq!(ms[0].rss_bytes_per_key(), 80_000.0);
+        assert_eq!(ms[0].rss_bytes_per_member(), 80.0);
+        let t = summary_table(&ms);
+        assert!(t.contains("| set:10x1000 | 10 | 10000 |"), "{t}");
+        assert!(t.contains("| 80000.0 | 40000.0 | 80.0 | 40.0 |"), "{t}");
+        assert!(detail_table(&ms).contains("| redis | set:10x1000 |"));
     }
 
     #[test]
@@ -522,9 +604,9 @@ mod tests {
             machine: machine::collect(),
             redis_version: Some("Redis server v=7".into()),
             darter_version: None,
-            keys: 1000,
             connections: 4,
             batch: 1000,
+            members_per_command: 100,
             invocation: "darter-bench memory".into(),
             load_before: "0 0 0".into(),
             load_after: "0 0 0".into(),

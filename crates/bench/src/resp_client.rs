@@ -1,11 +1,10 @@
 //! A minimal blocking RESP2 client for the `memory` subcommand: it encodes
-//! commands (and whole batches of `SET key value`), checks streams of `+OK`
-//! replies, reads single replies (simple string, error, integer, bulk) and
+//! commands, checks streams of replies against the exact bytes expected, reads single replies (simple string, error, integer, bulk) and
 //! parses `INFO` text. It deliberately does not link the darter-resp crate:
 //! the harness must measure the darter binary, not share code with it. Every
 //! socket read is bounded by the stream's read timeout, set by the caller.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -48,110 +47,86 @@ pub fn push_command(out: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
-fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
+pub fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
     out.push(kind);
     out.extend_from_slice(n.to_string().as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
-fn push_bulk(out: &mut Vec<u8>, a: &[u8]) {
+pub fn push_bulk(out: &mut Vec<u8>, a: &[u8]) {
     push_header(out, b'$', a.len());
     out.extend_from_slice(a);
     out.extend_from_slice(b"\r\n");
 }
 
-/// Precomputed pieces of `SET key:NNNNNNNNNNNN <value>` so a batch is built
-/// with plain copies (no formatting per command).
-pub struct SetBatcher {
-    /// `*3\r\n$3\r\nSET\r\n$16\r\n`
-    prefix: Vec<u8>,
-    /// `\r\n$<size>\r\n<value>\r\n`
-    suffix: Vec<u8>,
-}
-
-impl SetBatcher {
-    pub fn new(value: &[u8]) -> SetBatcher {
-        let mut prefix = Vec::new();
-        push_header(&mut prefix, b'*', 3);
-        push_bulk(&mut prefix, b"SET");
-        push_header(&mut prefix, b'$', KEY_LEN);
-        let mut suffix = b"\r\n".to_vec();
-        push_bulk(&mut suffix, value);
-        SetBatcher { prefix, suffix }
-    }
-
-    /// Bytes of one encoded SET command.
-    pub fn command_len(&self) -> usize {
-        self.prefix.len() + KEY_LEN + self.suffix.len()
-    }
-
-    /// Clears `out` and fills it with `SET` commands for keys `range`.
-    pub fn build(&self, out: &mut Vec<u8>, range: std::ops::Range<u64>) {
-        out.clear();
-        out.reserve(self.command_len() * (range.end - range.start) as usize);
-        for i in range {
-            out.extend_from_slice(&self.prefix);
-            push_key(out, i);
-            out.extend_from_slice(&self.suffix);
+/// Reads exactly the replies in `expected` (their concatenated bytes, as the
+/// server must send them) from `r`, checking every byte as it arrives; `buf`
+/// is scratch space. Err names the first reply that differs (an error reply,
+/// a wrong count), a closed connection, a read error or timeout, or bytes
+/// beyond the expected replies.
+pub fn read_expected<R: Read>(r: &mut R, buf: &mut [u8], expected: &[u8]) -> Result<(), String> {
+    let mut got = 0;
+    while got < expected.len() {
+        let n = r.read(buf).map_err(|e| {
+            format!(
+                "read failed after {} of {} replies: {e}",
+                replies_in(&expected[..got]),
+                replies_in(expected)
+            )
+        })?;
+        if n == 0 {
+            return Err(format!(
+                "server closed the connection after {} of {} replies",
+                replies_in(&expected[..got]),
+                replies_in(expected)
+            ));
         }
-    }
-}
-
-/// Incremental checker for a stream of replies that must all be `+OK\r\n`.
-/// Feed it whatever the socket returned; it keeps a partial reply between
-/// calls and reports the first reply that is not `+OK`.
-#[derive(Default)]
-pub struct OkCounter {
-    /// Bytes of an incomplete reply carried over from the last `feed`.
-    partial: Vec<u8>,
-    pub ok: u64,
-}
-
-const OK: &[u8] = b"+OK\r\n";
-
-impl OkCounter {
-    /// Consumes `data`; Err with the offending reply line if a reply is not `+OK`.
-    pub fn feed(&mut self, data: &[u8]) -> Result<(), String> {
-        let mut data = data;
-        if !self.partial.is_empty() {
-            let need = OK.len() - self.partial.len();
-            let take = need.min(data.len());
-            self.partial.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if !OK.starts_with(&self.partial) {
-                return Err(bad_reply(&self.partial, data));
+        let data = &buf[..n];
+        let want = &expected[got..];
+        let differs = data.iter().zip(want).position(|(a, b)| a != b);
+        if let Some(i) = differs.or((n > want.len()).then_some(want.len())) {
+            // Complete the offending line (bounded) so the message shows it whole.
+            let mut rest = data[i..].to_vec();
+            while !rest.contains(&b'\n') && rest.len() < 200 {
+                match r.read(buf) {
+                    Ok(n) if n > 0 => rest.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
             }
-            if self.partial.len() < OK.len() {
-                return Ok(());
-            }
-            self.partial.clear();
-            self.ok += 1;
+            return Err(mismatch(expected, got + i, &rest));
         }
-        let whole = data.len() / OK.len() * OK.len();
-        for (n, chunk) in data[..whole].chunks_exact(OK.len()).enumerate() {
-            if chunk != OK {
-                return Err(bad_reply(chunk, &data[n * OK.len() + OK.len()..]));
-            }
-        }
-        self.ok += (whole / OK.len()) as u64;
-        let rest = &data[whole..];
-        if !OK.starts_with(rest) {
-            return Err(bad_reply(rest, &[]));
-        }
-        self.partial.extend_from_slice(rest);
-        Ok(())
+        got += n;
     }
+    Ok(())
 }
 
-/// Describes a non-OK reply: its first line (what the server said).
-fn bad_reply(start: &[u8], more: &[u8]) -> String {
-    let mut line: Vec<u8> = start.iter().chain(more.iter()).copied().take(200).collect();
-    if let Some(p) = line.iter().position(|&b| b == b'\n') {
-        line.truncate(p + 1);
-    }
+/// Replies in a stream of single-line replies.
+fn replies_in(stream: &[u8]) -> usize {
+    stream.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Describes the reply that differs at byte `pos` of `expected`; `rest` is
+/// what the server sent from that byte on.
+fn mismatch(expected: &[u8], pos: usize, rest: &[u8]) -> String {
+    let start = expected[..pos]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = |s: &[u8]| {
+        s.iter()
+            .position(|&b| b == b'\n')
+            .map_or(s.len(), |i| i + 1)
+    };
+    let want = &expected[start..];
+    let want = &want[..line_end(want)];
+    let mut got = expected[start..pos].to_vec();
+    got.extend_from_slice(&rest[..line_end(rest).min(200)]);
     format!(
-        "expected +OK, server replied {:?}",
-        String::from_utf8_lossy(&line)
+        "reply {} of {}: expected {:?}, server replied {:?}",
+        replies_in(&expected[..start]) + 1,
+        replies_in(expected),
+        String::from_utf8_lossy(want),
+        String::from_utf8_lossy(&got)
     )
 }
 
@@ -293,62 +268,53 @@ mod tests {
         assert_eq!(b, b"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$1\r\nv\r\n");
     }
 
-    #[test]
-    fn set_batch_matches_generic_encoder() {
-        for size in [1usize, 16, 100] {
-            let value = value_of_size(size);
-            assert_eq!(value.len(), size);
-            let batcher = SetBatcher::new(&value);
-            let mut got = Vec::new();
-            batcher.build(&mut got, 41..44);
-            let mut want = Vec::new();
-            for i in 41..44 {
-                push_command(&mut want, &[b"SET", key_name(i).as_bytes(), &value]);
-            }
-            assert_eq!(got, want);
-            assert_eq!(got.len(), 3 * batcher.command_len());
+    /// A reader that returns at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
         }
-        let mut b = Vec::new();
-        SetBatcher::new(b"xxxx").build(&mut b, 1..2);
-        assert_eq!(
-            b,
-            b"*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000001\r\n$4\r\nxxxx\r\n"
+    }
+
+    fn check(sent: &[u8], expected: &[u8], step: usize) -> Result<(), String> {
+        let mut buf = [0u8; 64];
+        read_expected(&mut Trickle { data: sent, step }, &mut buf, expected)
+    }
+
+    #[test]
+    fn expected_replies_across_splits() {
+        let stream = b"+OK\r\n:100\r\n:7\r\n+OK\r\n";
+        for step in 1..=stream.len() {
+            check(stream, stream, step).unwrap();
+        }
+    }
+
+    #[test]
+    fn reports_the_reply_that_differs() {
+        let expected = b"+OK\r\n:100\r\n:100\r\n";
+        let e = check(b"+OK\r\n:100\r\n:99\r\n", expected, 3).unwrap_err();
+        assert!(e.contains("reply 3 of 3"), "{e}");
+        assert!(
+            e.contains(r#"expected ":100\r\n", server replied ":99\r\n""#),
+            "{e}"
         );
-    }
-
-    #[test]
-    fn ok_counter_across_splits() {
-        let stream = OK.repeat(7);
-        // Every way of cutting the stream into two reads.
-        for cut in 0..=stream.len() {
-            let mut c = OkCounter::default();
-            c.feed(&stream[..cut]).unwrap();
-            c.feed(&stream[cut..]).unwrap();
-            assert_eq!(c.ok, 7, "cut at {cut}");
-        }
-        // One byte at a time.
-        let mut c = OkCounter::default();
-        for b in &stream {
-            c.feed(std::slice::from_ref(b)).unwrap();
-        }
-        assert_eq!(c.ok, 7);
-    }
-
-    #[test]
-    fn ok_counter_reports_errors() {
-        let mut c = OkCounter::default();
-        let mut s = OK.repeat(2);
-        s.extend_from_slice(b"-OOM command not allowed\r\n");
-        let e = c.feed(&s).unwrap_err();
+        let e = check(b"+OK\r\n-OOM command not allowed\r\n", expected, 64).unwrap_err();
         assert!(e.contains("-OOM command not allowed"), "{e}");
-        // An error starting in a carried-over partial reply.
-        let mut c = OkCounter::default();
-        c.feed(b"+O").unwrap();
-        let e = c.feed(b"X\r\n").unwrap_err();
-        assert!(e.contains("+OX"), "{e}");
-        // A short error at the tail.
-        let mut c = OkCounter::default();
-        assert!(c.feed(b"+OK\r\n-E").is_err());
+        assert!(e.contains("reply 2 of 3"), "{e}");
+        let e = check(b"+OK\r\n", expected, 64).unwrap_err();
+        assert!(e.contains("closed the connection after 1 of 3"), "{e}");
+        let e = check(b"+OK\r\n+OK\r\n", b"+OK\r\n", 64).unwrap_err();
+        assert!(
+            e.contains("server replied \"+OK\\r\\n\""),
+            "extra bytes: {e}"
+        );
     }
 
     #[test]
