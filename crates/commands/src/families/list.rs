@@ -139,6 +139,17 @@ fn find_list<'a>(
     }
 }
 
+/// A list's length without recording an access (None when missing).
+fn list_len_notouch(db: &mut DbSlice, key: &[u8], now: u64) -> Result<Option<usize>, OpError> {
+    match db.find_notouch(key, now) {
+        None => Ok(None),
+        Some(e) => match e.obj() {
+            Some(Value::List(l)) => Ok(Some(l.len())),
+            _ => Err(OpError::WrongType),
+        },
+    }
+}
+
 /// Deletes `key` when its list is empty (Redis never keeps an empty list).
 fn drop_if_empty(db: &mut DbSlice, key: &[u8], now: u64) {
     if matches!(find_list(db, key, now), Ok(Some(l)) if l.is_empty()) {
@@ -924,6 +935,14 @@ pub fn parse_mpop_args(args: &[Bytes], numkeys_index: usize) -> Result<MpopArgs,
     })
 }
 
+/// What an LMPOP popped: the position of the key among the command's keys, and the elements
+/// in the order popped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Popped {
+    pub key: usize,
+    pub values: Vec<Vec<u8>>,
+}
+
 /// LMPOP / BLMPOP on keys of one slice: pops up to `count` elements from the first non-empty
 /// list among `keys` (in order) and returns its position in `keys` with the elements; None when
 /// every key is missing. A wrong-typed key met before that is an error.
@@ -934,21 +953,22 @@ pub fn op_mpop<K: AsRef<[u8]>>(
     count: usize,
     cfg: &ListConfig,
     now: u64,
-) -> Result<Option<(usize, Vec<Vec<u8>>)>, OpError> {
-    for (i, k) in keys.iter().enumerate() {
-        if let Some(v) = op_pop(db, k.as_ref(), end, count, cfg, now)? {
-            return Ok(Some((i, v)));
+) -> Result<Option<Popped>, OpError> {
+    for (key, k) in keys.iter().enumerate() {
+        if let Some(values) = op_pop(db, k.as_ref(), end, count, cfg, now)? {
+            return Ok(Some(Popped { key, values }));
         }
     }
     Ok(None)
 }
 
-fn mpop_reply(w: &mut ReplyWriter, r: Result<Option<(&[u8], Vec<Vec<u8>>)>, OpError>) {
+/// LMPOP's reply; `keys` are the command's keys.
+fn mpop_reply(w: &mut ReplyWriter, keys: &[Bytes], r: Result<Option<Popped>, OpError>) {
     match r {
-        Ok(Some((key, values))) => {
+        Ok(Some(p)) => {
             w.array(2);
-            w.bulk(key);
-            bulk_array(w, &values);
+            w.bulk(&keys[p.key]);
+            bulk_array(w, &p.values);
         }
         Ok(None) => w.null_array(),
         Err(e) => w.error(e.message()),
@@ -965,7 +985,7 @@ fn shard_lmpop(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let (db, _, cfg) = parts(sc);
     let keys = &args[a.keys.clone()];
     let r = op_mpop(db, keys, a.end, a.count, &cfg, now);
-    mpop_reply(w, r.map(|o| o.map(|(i, v)| (&keys[i][..], v))));
+    mpop_reply(w, keys, r);
 }
 
 /// LMPOP across shards (see the module documentation).
@@ -976,18 +996,18 @@ fn cmd_lmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             Err(e) => return c.out.error(e),
         };
         match lmpop_across(c, &args, &a).await {
-            Ok(r) => mpop_reply(&mut c.out, r.map(|o| o.map(|(i, v)| (&args[i][..], v)))),
+            Ok(r) => mpop_reply(&mut c.out, &args[a.keys.clone()], r),
             Err(p) => panic_reply(c, &p),
         }
     })
 }
 
-/// Returns the argument index of the key popped from, with the elements.
+/// LMPOP's two hops (see the module documentation).
 async fn lmpop_across(
     c: &mut Conn,
     args: &[Bytes],
     a: &MpopArgs,
-) -> Result<Result<Option<(usize, Vec<Vec<u8>>)>, OpError>, Panicked> {
+) -> Result<Result<Option<Popped>, OpError>, Panicked> {
     let engine = c.engine().clone();
     let db = c.state.db;
     let (end, count) = (a.end, a.count);
@@ -995,7 +1015,8 @@ async fn lmpop_across(
     let groups = KeyGroups::new(engine.num_shards(), db, keys, true);
     let now = engine.clock.now_ms();
     let mut tx = groups.schedule(c).await;
-    // Hop 1: every key's length (None: missing) or type error, by argument index.
+    // Hop 1: every key's length (None: missing) or type error, by argument index. Only the key
+    // popped from counts as accessed, as in Redis, which stops at it.
     let probes = groups
         .keys
         .iter()
@@ -1004,7 +1025,7 @@ async fn lmpop_across(
             let keys = keys.clone();
             let job = Box::new(move |s: &mut Shard| {
                 keys.iter()
-                    .map(|(i, k)| (*i, op_llen(&mut s.dbs[db], k, now)))
+                    .map(|(i, k)| (*i, list_len_notouch(&mut s.dbs[db], k, now)))
                     .collect::<Vec<_>>()
             }) as HopFn<_>;
             (si, job)
@@ -1043,7 +1064,10 @@ async fn lmpop_across(
     }) as HopFn<_>;
     let mut popped = hop_at(&mut tx, vec![(si, job)], true).await?;
     Ok(match popped[si].take().expect("pop job") {
-        Ok(Some(v)) => Ok(Some((i, v))),
+        Ok(Some(values)) => Ok(Some(Popped {
+            key: i - a.keys.start,
+            values,
+        })),
         // Active expiry removed the key since the first hop: as if it expired just before.
         Ok(None) => Ok(None),
         Err(e) => Err(e),

@@ -404,8 +404,11 @@ fn mpop_takes_the_first_non_empty_list() {
     push(&mut db, "b", &["1", "2", "3"]);
     push(&mut db, "c", &["x"]);
     let r = op_mpop(&mut db, &["a", "b", "c"], End::Back, 2, &c, NOW).expect("lists");
-    let (i, v) = r.expect("popped");
-    assert_eq!((i, strings(v)), (1, vec!["3".to_string(), "2".to_string()]));
+    let p = r.expect("popped");
+    assert_eq!(
+        (p.key, strings(p.values)),
+        (1, vec!["3".into(), "2".into()])
+    );
     // A wrong type before the first non-empty list is an error; after it, never looked at.
     put_str(&mut db, "s");
     assert_eq!(
@@ -413,7 +416,13 @@ fn mpop_takes_the_first_non_empty_list() {
         Err(OpError::WrongType)
     );
     let r = op_mpop(&mut db, &["b", "s"], End::Front, 5, &c, NOW).expect("lists");
-    assert_eq!(r.map(|(i, v)| (i, strings(v))), Some((0, vec!["1".into()])));
+    assert_eq!(
+        r,
+        Some(Popped {
+            key: 0,
+            values: vec![b"1".to_vec()]
+        })
+    );
     assert!(!db.contains(b"b", NOW));
 }
 
