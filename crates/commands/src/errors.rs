@@ -122,3 +122,12 @@ pub const LCS_ALLOC_FAILED: &str =
 /// `getIntFromObjectOrReply` on an integer outside C's `int` (COPY ... DB, MOVE).
 pub const INT_OUT_OF_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+// List family.
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LMPOP / BLMPOP (and the other *MPOP commands) with numkeys not a positive integer.
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP / BLMPOP with a COUNT that is not a positive integer.
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";

@@ -7,6 +7,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod list;
 pub mod memory;
 pub mod server;
 pub mod sort;
@@ -18,6 +19,7 @@ pub static ALL: &[&[Cmd]] = &[
     client::COMMANDS,
     string::COMMANDS,
     generic::COMMANDS,
+    list::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
     server::COMMANDS,
