@@ -122,3 +122,14 @@ pub const LCS_ALLOC_FAILED: &str =
 /// `getIntFromObjectOrReply` on an integer outside C's `int` (COPY ... DB, MOVE).
 pub const INT_OUT_OF_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+// Hash family.
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT's increment that parsed as an infinity.
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD's count with WITHVALUES beyond ±LONG_MAX/2.
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` in Redis 7.0's wording.
+pub const COUNT_OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";

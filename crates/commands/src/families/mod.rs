@@ -6,6 +6,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod hash;
 pub mod memory;
 pub mod server;
 pub mod string;
@@ -16,6 +17,7 @@ pub static ALL: &[&[Cmd]] = &[
     client::COMMANDS,
     string::COMMANDS,
     generic::COMMANDS,
+    hash::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
