@@ -12,10 +12,10 @@
 //! walks a dense one with `DenseMap::scan`, whose cursors survive resizes between calls (the
 //! keyspace SCAN's promise). HRANDFIELD draws from a generator seeded by the shard's.
 
+use crate::config::glob_match;
 use crate::context::ShardCmd;
 use crate::errors;
 use crate::families::generic::parse_cursor;
-use crate::config::glob_match;
 use crate::registry::{Cmd, Handler};
 use bytes::Bytes;
 use darter_collections::hashval::HashIncrError;

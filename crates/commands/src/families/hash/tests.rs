@@ -49,7 +49,10 @@ fn hset_counts_new_fields_and_converts_at_the_limits() {
         hash_max_listpack_value: 8,
         ..Limits::default()
     };
-    assert_eq!(op_hset(&mut d, &l, b"h", &b(&["a", "1", "b", "2", "a", "3"]), NOW), Ok(2));
+    assert_eq!(
+        op_hset(&mut d, &l, b"h", &b(&["a", "1", "b", "2", "a", "3"]), NOW),
+        Ok(2)
+    );
     assert_eq!(get(&mut d, "h", "a").as_deref(), Some(&b"3"[..]));
     assert_eq!(encoding(&mut d, "h"), "listpack");
     assert_eq!(op_hset(&mut d, &l, b"h", &b(&["c", "3"]), NOW), Ok(1));
@@ -62,9 +65,15 @@ fn hset_counts_new_fields_and_converts_at_the_limits() {
     assert_eq!(encoding(&mut d, "g"), "hashtable");
     // HSETNX converts only when it writes.
     assert_eq!(op_hsetnx(&mut d, &l, b"n", b"f", b"1", NOW), Ok(true));
-    assert_eq!(op_hsetnx(&mut d, &l, b"n", b"f", b"123456789", NOW), Ok(false));
+    assert_eq!(
+        op_hsetnx(&mut d, &l, b"n", b"f", b"123456789", NOW),
+        Ok(false)
+    );
     assert_eq!(encoding(&mut d, "n"), "listpack");
-    assert_eq!(op_hsetnx(&mut d, &l, b"n", b"g", b"123456789", NOW), Ok(true));
+    assert_eq!(
+        op_hsetnx(&mut d, &l, b"n", b"g", b"123456789", NOW),
+        Ok(true)
+    );
     assert_eq!(encoding(&mut d, "n"), "hashtable");
 }
 
@@ -73,10 +82,22 @@ fn wrong_type_is_refused_and_nothing_is_created() {
     let mut d = db();
     let l = Limits::default();
     put_string(&mut d, "s");
-    assert_eq!(op_hset(&mut d, &l, b"s", &b(&["a", "1"]), NOW), Err(OpError::WrongType));
-    assert_eq!(op_hsetnx(&mut d, &l, b"s", b"a", b"1", NOW), Err(OpError::WrongType));
-    assert_eq!(op_hdel(&mut d, b"s", &b(&["a"]), NOW), Err(OpError::WrongType));
-    assert_eq!(op_hincrby(&mut d, &l, b"s", b"a", 1, NOW), Err(OpError::WrongType));
+    assert_eq!(
+        op_hset(&mut d, &l, b"s", &b(&["a", "1"]), NOW),
+        Err(OpError::WrongType)
+    );
+    assert_eq!(
+        op_hsetnx(&mut d, &l, b"s", b"a", b"1", NOW),
+        Err(OpError::WrongType)
+    );
+    assert_eq!(
+        op_hdel(&mut d, b"s", &b(&["a"]), NOW),
+        Err(OpError::WrongType)
+    );
+    assert_eq!(
+        op_hincrby(&mut d, &l, b"s", b"a", 1, NOW),
+        Err(OpError::WrongType)
+    );
     assert_eq!(
         op_hrandfield(&mut d, b"s", 1, |_| 0, NOW),
         Err(OpError::WrongType)
@@ -116,7 +137,14 @@ fn hincrby_and_hincrbyfloat_like_redis() {
         op_hincrby(&mut d, &l, b"h", b"n", i64::MIN, NOW),
         Err(OpError::Incr(HashIncrError::Overflow))
     );
-    op_hset(&mut d, &l, b"h", &b(&["s", "x1", "f", "1.5", "big", "1.1e4932"]), NOW).unwrap();
+    op_hset(
+        &mut d,
+        &l,
+        b"h",
+        &b(&["s", "x1", "f", "1.5", "big", "1.1e4932"]),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(
         op_hincrby(&mut d, &l, b"h", b"s", 1, NOW).map_err(OpError::message),
         Err(errors::HASH_NOT_INTEGER)
@@ -153,7 +181,10 @@ fn hincrby_and_hincrbyfloat_like_redis() {
     assert_eq!(parse_float_incr(b"nan"), FloatArg::NotFloat);
     assert_eq!(parse_float_incr(b"-inf"), FloatArg::NanOrInf);
     // A new key is created by a successful increment only.
-    assert_eq!(op_hincrbyfloat(&mut d, &l, b"k", b"f", ld("1"), NOW), Ok(b"1".to_vec()));
+    assert_eq!(
+        op_hincrbyfloat(&mut d, &l, b"k", b"f", ld("1"), NOW),
+        Ok(b"1".to_vec())
+    );
     assert_eq!(get(&mut d, "k", "f").as_deref(), Some(&b"1"[..]));
 }
 
@@ -176,7 +207,10 @@ fn hrandfield_arguments_in_redis_order() {
         })
     );
     assert_eq!(p(&["hrandfield", "h", "x"]), Err(errors::NOT_INTEGER));
-    assert_eq!(p(&["hrandfield", "h", "x", "foo"]), Err(errors::NOT_INTEGER));
+    assert_eq!(
+        p(&["hrandfield", "h", "x", "foo"]),
+        Err(errors::NOT_INTEGER)
+    );
     assert_eq!(
         p(&["hrandfield", "h", "-9223372036854775808"]),
         Err(errors::COUNT_OUT_OF_LONG_RANGE)
@@ -271,11 +305,27 @@ fn hscan_options_and_steps() {
             ..Limits::default()
         };
         for i in 0..100 {
-            op_hset(&mut d, &l, key.as_bytes(), &b(&[&format!("f{i}"), &format!("{i}")]), NOW)
-                .unwrap();
+            op_hset(
+                &mut d,
+                &l,
+                key.as_bytes(),
+                &b(&[&format!("f{i}"), &format!("{i}")]),
+                NOW,
+            )
+            .unwrap();
         }
-        let h = op_hash(&mut d, key.as_bytes(), NOW).unwrap().unwrap().clone();
-        assert_eq!(h.encoding(), if entries == 0 { "hashtable" } else { "listpack" });
+        let h = op_hash(&mut d, key.as_bytes(), NOW)
+            .unwrap()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            h.encoding(),
+            if entries == 0 {
+                "hashtable"
+            } else {
+                "listpack"
+            }
+        );
         let opts = HscanOpts {
             count: 10,
             pattern: Some(Bytes::from_static(b"f1*")),
