@@ -175,7 +175,6 @@ proptest! {
                         None => Ok(0i64),
                         Some(v) => std::str::from_utf8(v)
                             .ok()
-                            .filter(|s| !s.starts_with('+') && !(s.len() > 1 && s.starts_with('0')))
                             .and_then(|s| s.parse::<i64>().ok())
                             .filter(|i| i.to_string().as_bytes() == &v[..])
                             .ok_or(HashIncrError::NotInteger),
@@ -187,11 +186,11 @@ proptest! {
                     prop_assert_eq!(h.incr_by(&f, by, &l), want);
                 }
                 Op::IncrFloat(f, tenths) => {
-                    let incr = string2ld(format!("{}.{}", tenths / 10, (tenths % 10).abs()).as_bytes())
+                    let incr = string2ld(format!("{}{}.{}", if tenths < 0 { "-" } else { "" }, tenths.abs() / 10, tenths.abs() % 10).as_bytes())
                         .expect("a float");
                     let cur = m.get(&f).cloned();
                     let r = h.incr_by_float(&f, incr, &l);
-                    match cur.as_deref().map(|v| string2ld(v)) {
+                    match cur.as_deref().map(string2ld) {
                         Some(None) => prop_assert_eq!(r, Err(HashIncrError::NotFloat)),
                         _ => {
                             let text = r.expect("a finite sum");

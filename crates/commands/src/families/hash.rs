@@ -51,6 +51,9 @@ pub static COMMANDS: &[Cmd] = &[
 // Shared pieces.
 // -------------------------------------------------------------------------------------------------
 
+/// Owned (field, value) pairs copied out of a hash for a reply.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Why a hash operation did not apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpError {
@@ -328,32 +331,32 @@ fn cmd_hmget(sc: &mut ShardCmd, w: &mut ReplyWriter) {
 
 /// Which parts of every pair HGETALL / HKEYS / HVALS reply with.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Parts {
+enum Reply {
     Both,
     Fields,
     Values,
 }
 
-fn getall(sc: &mut ShardCmd, w: &mut ReplyWriter, what: Parts) {
+fn getall(sc: &mut ShardCmd, w: &mut ReplyWriter, what: Reply) {
     let (args, now) = (sc.args, sc.now_ms);
     let (db, stats, _) = parts(sc);
     let r = op_hash(db, &args[1], now);
     count_read(stats, &r);
     let h = match r {
         Ok(Some(h)) => h,
-        Ok(None) if what == Parts::Both => return w.map(0),
+        Ok(None) if what == Reply::Both => return w.map(0),
         Ok(None) => return w.array(0),
         Err(e) => return w.error(e.message()),
     };
     match what {
-        Parts::Both => w.map(h.len()),
+        Reply::Both => w.map(h.len()),
         _ => w.array(h.len()),
     }
     for (f, v) in h.iter() {
-        if what != Parts::Values {
+        if what != Reply::Values {
             bulk_entry(w, f);
         }
-        if what != Parts::Fields {
+        if what != Reply::Fields {
             bulk_entry(w, v);
         }
     }
@@ -361,17 +364,17 @@ fn getall(sc: &mut ShardCmd, w: &mut ReplyWriter, what: Parts) {
 
 /// HGETALL key (a map in RESP3)
 fn cmd_hgetall(sc: &mut ShardCmd, w: &mut ReplyWriter) {
-    getall(sc, w, Parts::Both);
+    getall(sc, w, Reply::Both);
 }
 
 /// HKEYS key
 fn cmd_hkeys(sc: &mut ShardCmd, w: &mut ReplyWriter) {
-    getall(sc, w, Parts::Fields);
+    getall(sc, w, Reply::Fields);
 }
 
 /// HVALS key
 fn cmd_hvals(sc: &mut ShardCmd, w: &mut ReplyWriter) {
-    getall(sc, w, Parts::Values);
+    getall(sc, w, Reply::Values);
 }
 
 /// HLEN / HEXISTS / HSTRLEN: an integer computed from the hash (0 when missing).
@@ -443,7 +446,7 @@ pub fn op_hrandfield(
     count: i64,
     rnd: impl FnMut(usize) -> usize,
     now: u64,
-) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>, OpError> {
+) -> Result<Option<Pairs>, OpError> {
     let Some(h) = op_hash(db, key, now)? else {
         return Ok(None);
     };
@@ -566,7 +569,7 @@ pub fn parse_hscan_opts(opts: &[Bytes]) -> Result<HscanOpts, &'static str> {
 }
 
 /// One HSCAN step: the next cursor and the matching (field, value) pairs.
-pub fn op_hscan(h: &HashValue, cursor: u64, opts: &HscanOpts) -> (u64, Vec<(Vec<u8>, Vec<u8>)>) {
+pub fn op_hscan(h: &HashValue, cursor: u64, opts: &HscanOpts) -> (u64, Pairs) {
     let mut out = Vec::new();
     let next = h.scan(cursor, opts.count, |f, v| {
         let keep = match &opts.pattern {
