@@ -244,16 +244,23 @@ impl HashValue {
         if self.is_empty() {
             return Vec::new();
         }
+        // Grown as it fills rather than reserved up front: a client may ask for any count.
+        let mut out = Vec::new();
         match self {
             HashValue::Packed(_) => {
                 // One walk, then O(1) per pick.
                 let all: Vec<HashPair<'_>> = self.iter().collect();
-                (0..count).map(|_| all[rnd(all.len())]).collect()
+                for _ in 0..count {
+                    out.push(all[rnd(all.len())]);
+                }
             }
-            HashValue::Dense(_) => (0..count)
-                .map(|_| self.random(&mut rnd).expect("not empty"))
-                .collect(),
+            HashValue::Dense(_) => {
+                for _ in 0..count {
+                    out.push(self.random(&mut rnd).expect("not empty"));
+                }
+            }
         }
+        out
     }
 
     /// `min(count, len)` distinct pairs chosen uniformly (HRANDFIELD with a positive count);
