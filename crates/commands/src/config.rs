@@ -219,7 +219,7 @@ static TABLE: [Param; 23] = [
     row(Id::NumShards, "num_shards", int(0, 1024), IMMUTABLE, "0"),
     // Encoding thresholds (Redis 7.0's bounds; the set-max-listpack pair is Redis 7.2's).
     Param { aliases: &["list-max-ziplist-size"], ..row(Id::ListMaxListpackSize, "list-max-listpack-size", int(i32::MIN as i64, INT_MAX), MUTABLE, "-2") },
-    Param { aliases: &["hash-max-ziplist-entries"], ..row(Id::HashMaxListpackEntries, "hash-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128") },
+    Param { aliases: &["hash-max-ziplist-entries"], ..row(Id::HashMaxListpackEntries, "hash-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "512") },
     Param { aliases: &["hash-max-ziplist-value"], ..row(Id::HashMaxListpackValue, "hash-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
     row(Id::SetMaxIntsetEntries, "set-max-intset-entries", uint(0, i64::MAX), MUTABLE, "512"),
     row(Id::SetMaxListpackEntries, "set-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128"),
@@ -1141,7 +1141,7 @@ mod tests {
             ("hz", "10"), ("maxmemory", "0"), ("maxmemory-policy", "noeviction"),
             ("proactor_threads", "1"), ("num_shards", "1"),
             ("list-max-listpack-size", "-2"), ("list-max-ziplist-size", "-2"),
-            ("hash-max-listpack-entries", "128"), ("hash-max-ziplist-entries", "128"),
+            ("hash-max-listpack-entries", "512"), ("hash-max-ziplist-entries", "512"),
             ("hash-max-listpack-value", "64"), ("hash-max-ziplist-value", "64"),
             ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
             ("set-max-listpack-value", "64"), ("zset-max-listpack-entries", "128"),

@@ -131,3 +131,13 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// LMPOP / BLMPOP with a COUNT that is not a positive integer.
 pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+// Hash family.
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT's increment that parsed as an infinity.
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD's count with WITHVALUES beyond ±LONG_MAX/2.
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` in Redis 7.0's wording.
+pub const COUNT_OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";

@@ -7,6 +7,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod hash;
 pub mod list;
 pub mod memory;
 pub mod server;
@@ -22,6 +23,7 @@ pub static ALL: &[&[Cmd]] = &[
     list::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
+    hash::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
