@@ -122,3 +122,14 @@ pub const LCS_ALLOC_FAILED: &str =
 /// `getIntFromObjectOrReply` on an integer outside C's `int` (COPY ... DB, MOVE).
 pub const INT_OUT_OF_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+// Set family.
+/// SINTERCARD's numkeys that is not an integer of at least 1.
+pub const NUMKEYS_GT_0: &str = "ERR numkeys should be greater than 0";
+/// SINTERCARD's numkeys larger than the arguments that follow it.
+pub const NUMKEYS_GT_ARGS: &str = "ERR Number of keys can't be greater than number of args";
+/// SINTERCARD's LIMIT that is not a non-negative integer.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// SRANDMEMBER's count of LLONG_MIN (`getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`).
+pub const SRANDMEMBER_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";

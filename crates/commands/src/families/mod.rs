@@ -8,6 +8,7 @@ pub mod connection;
 pub mod generic;
 pub mod memory;
 pub mod server;
+pub mod set;
 pub mod string;
 
 /// Every family's rows. Adding a family: one line here.
@@ -15,6 +16,7 @@ pub static ALL: &[&[Cmd]] = &[
     connection::COMMANDS,
     client::COMMANDS,
     string::COMMANDS,
+    set::COMMANDS,
     generic::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
