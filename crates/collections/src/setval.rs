@@ -77,12 +77,12 @@ impl SetValue {
             SetValue::Dense(_) => false,
         };
         if big {
-            self.to_dense(size_hint);
+            self.convert_to_dense(size_hint);
         }
     }
 
     /// Converts to a hashtable sized for at least `cap` members.
-    fn to_dense(&mut self, cap: usize) {
+    fn convert_to_dense(&mut self, cap: usize) {
         let mut d = DenseSet::with_capacity(cap.max(self.len()));
         for m in self.iter() {
             m.with_bytes(|b| d.insert(b));
@@ -102,7 +102,7 @@ impl SetValue {
                     lp.push_back(m);
                 } else {
                     let n = lp.len() + 1;
-                    self.to_dense(n);
+                    self.convert_to_dense(n);
                     if let SetValue::Dense(d) = self {
                         d.insert(m);
                     }
@@ -116,7 +116,7 @@ impl SetValue {
                     }
                     if is.len() > intset_max(l) {
                         let n = is.len();
-                        self.to_dense(n);
+                        self.convert_to_dense(n);
                     }
                     return true;
                 }
@@ -136,7 +136,7 @@ impl SetValue {
                     lp.push_back(m);
                     *self = SetValue::Packed(lp);
                 } else {
-                    self.to_dense(n);
+                    self.convert_to_dense(n);
                     if let SetValue::Dense(d) = self {
                         d.insert(m);
                     }
@@ -204,7 +204,9 @@ impl SetValue {
     /// Removes and returns a uniformly chosen member (SPOP), None when empty.
     pub fn pop_random(&mut self, mut rnd: impl FnMut(usize) -> usize) -> Option<Vec<u8>> {
         match self {
-            SetValue::Ints(is) => is.pop_random(rnd).map(|v| format_i64(v, &mut [0; 20]).to_vec()),
+            SetValue::Ints(is) => is
+                .pop_random(rnd)
+                .map(|v| format_i64(v, &mut [0; 20]).to_vec()),
             SetValue::Packed(lp) => {
                 let n = lp.len();
                 if n == 0 {

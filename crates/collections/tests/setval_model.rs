@@ -264,12 +264,18 @@ fn intset_order_is_ascending_and_listpack_keeps_insertion_order() {
         s.add(m.as_bytes(), &l);
     }
     assert_eq!(s.encoding(), "intset");
-    assert_eq!(s.members(), vec![b"-3".to_vec(), b"5".to_vec(), b"10".to_vec()]);
+    assert_eq!(
+        s.members(),
+        vec![b"-3".to_vec(), b"5".to_vec(), b"10".to_vec()]
+    );
     s.add(b"b", &l);
     s.add(b"a", &l);
     assert_eq!(s.encoding(), "listpack");
     let got: Vec<Vec<u8>> = s.members();
-    let want: Vec<Vec<u8>> = ["-3", "5", "10", "b", "a"].iter().map(|m| m.as_bytes().to_vec()).collect();
+    let want: Vec<Vec<u8>> = ["-3", "5", "10", "b", "a"]
+        .iter()
+        .map(|m| m.as_bytes().to_vec())
+        .collect();
     assert_eq!(got, want);
 }
 

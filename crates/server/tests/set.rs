@@ -56,7 +56,10 @@ fn encodings_follow_the_configured_thresholds() {
     let s = TestServer::start();
     let mut c = s.client();
     assert_eq!(c.cmd(&["CONFIG", "SET", "set-max-intset-entries", "4"]), OK);
-    assert_eq!(c.cmd(&["CONFIG", "SET", "set-max-listpack-entries", "6"]), OK);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "set-max-listpack-entries", "6"]),
+        OK
+    );
     assert_eq!(c.cmd(&["CONFIG", "SET", "set-max-listpack-value", "8"]), OK);
 
     // intset up to 4 integers, then a hashtable (never a listpack for too many integers).
@@ -130,7 +133,10 @@ fn algebra_across_shards_matches_a_model() {
     let s = TestServer::start();
     let mut c = s.client();
     let keys = spread_keys("alg", 6, SHARDS);
-    let shards: BTreeSet<usize> = keys.iter().map(|k| shard_of(k.as_bytes(), SHARDS)).collect();
+    let shards: BTreeSet<usize> = keys
+        .iter()
+        .map(|k| shard_of(k.as_bytes(), SHARDS))
+        .collect();
     assert_eq!(shards.len(), SHARDS);
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut model: Vec<BTreeSet<String>> = Vec::new();
@@ -155,7 +161,10 @@ fn algebra_across_shards_matches_a_model() {
         integer(&cmd(&mut c, &["SINTERCARD", "3", b, cc, d])),
         inter.len() as i64
     );
-    assert_eq!(integer(&cmd(&mut c, &["SINTERCARD", "3", b, cc, d, "LIMIT", "1"])), 1);
+    assert_eq!(
+        integer(&cmd(&mut c, &["SINTERCARD", "3", b, cc, d, "LIMIT", "1"])),
+        1
+    );
     assert_eq!(
         integer(&cmd(&mut c, &["SINTERSTORE", dst, b, cc, d])),
         inter.len() as i64
@@ -163,7 +172,10 @@ fn algebra_across_shards_matches_a_model() {
     assert_eq!(members(&cmd(&mut c, &["SMEMBERS", dst])), inter);
 
     let union: BTreeSet<String> = model.iter().flatten().cloned().collect();
-    assert_eq!(members(&cmd(&mut c, &["SUNION", a, b, cc, d, "nokey"])), union);
+    assert_eq!(
+        members(&cmd(&mut c, &["SUNION", a, b, cc, d, "nokey"])),
+        union
+    );
     assert_eq!(
         integer(&cmd(&mut c, &["SUNIONSTORE", dst2, a, b, cc, d])),
         union.len() as i64
@@ -191,9 +203,13 @@ fn algebra_across_shards_matches_a_model() {
     assert_eq!(c.cmd(&["EXISTS", dst2]), int(0));
     // WRONGTYPE on any shard, and the destination left alone.
     c.cmd(&["SET", dst2, "str"]);
-    assert!(c.cmd(&["SUNIONSTORE", dst, a, dst2]).starts_with("-WRONGTYPE"));
+    assert!(c
+        .cmd(&["SUNIONSTORE", dst, a, dst2])
+        .starts_with("-WRONGTYPE"));
     assert_eq!(c.cmd(&["EXISTS", dst]), int(1));
-    assert!(c.cmd(&["SINTERCARD", "2", a, dst2]).starts_with("-WRONGTYPE"));
+    assert!(c
+        .cmd(&["SINTERCARD", "2", a, dst2])
+        .starts_with("-WRONGTYPE"));
 }
 
 #[test]
@@ -204,16 +220,43 @@ fn resp3_reply_types() {
     let keys = spread_keys("r3", 2, SHARDS);
     c.cmd(&["SADD", &keys[0], "1", "2", "3"]);
     c.cmd(&["SADD", &keys[1], "2", "3", "4"]);
-    assert!(matches!(cmd(&mut c, &["SMEMBERS", &keys[0]]), Frame::Set(_)));
-    assert!(matches!(cmd(&mut c, &["SINTER", &keys[0], &keys[1]]), Frame::Set(_)));
-    assert!(matches!(cmd(&mut c, &["SUNION", &keys[0], &keys[1]]), Frame::Set(_)));
-    assert!(matches!(cmd(&mut c, &["SDIFF", &keys[0], &keys[1]]), Frame::Set(_)));
+    assert!(matches!(
+        cmd(&mut c, &["SMEMBERS", &keys[0]]),
+        Frame::Set(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SINTER", &keys[0], &keys[1]]),
+        Frame::Set(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SUNION", &keys[0], &keys[1]]),
+        Frame::Set(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SDIFF", &keys[0], &keys[1]]),
+        Frame::Set(_)
+    ));
     assert!(matches!(cmd(&mut c, &["SMEMBERS", "nokey"]), Frame::Set(_)));
-    assert!(matches!(cmd(&mut c, &["SRANDMEMBER", &keys[0], "2"]), Frame::Array(_)));
-    assert!(matches!(cmd(&mut c, &["SRANDMEMBER", &keys[0], "-5"]), Frame::Array(_)));
-    assert!(matches!(cmd(&mut c, &["SRANDMEMBER", "nokey", "2"]), Frame::Array(_)));
-    assert!(matches!(cmd(&mut c, &["SPOP", &keys[0], "2"]), Frame::Set(_)));
-    assert!(matches!(cmd(&mut c, &["SPOP", "nokey", "2"]), Frame::Set(_)));
+    assert!(matches!(
+        cmd(&mut c, &["SRANDMEMBER", &keys[0], "2"]),
+        Frame::Array(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SRANDMEMBER", &keys[0], "-5"]),
+        Frame::Array(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SRANDMEMBER", "nokey", "2"]),
+        Frame::Array(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SPOP", &keys[0], "2"]),
+        Frame::Set(_)
+    ));
+    assert!(matches!(
+        cmd(&mut c, &["SPOP", "nokey", "2"]),
+        Frame::Set(_)
+    ));
     assert_eq!(cmd(&mut c, &["SPOP", "nokey"]), Frame::Null);
     assert_eq!(cmd(&mut c, &["SRANDMEMBER", "nokey"]), Frame::Null);
 }
@@ -290,7 +333,10 @@ fn smove_is_atomic_for_concurrent_unions() {
     const ROUNDS: usize = 400;
     let s = TestServer::start();
     let keys = spread_keys("bag", 4, SHARDS);
-    let shards: BTreeSet<usize> = keys.iter().map(|k| shard_of(k.as_bytes(), SHARDS)).collect();
+    let shards: BTreeSet<usize> = keys
+        .iter()
+        .map(|k| shard_of(k.as_bytes(), SHARDS))
+        .collect();
     assert_eq!(shards.len(), SHARDS);
     let all: Vec<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
     let mut c = s.client();
@@ -316,8 +362,8 @@ fn smove_is_atomic_for_concurrent_unions() {
                 assert!(moved > 0);
             });
         }
-        for o in 0..OBSERVERS {
-            let (keys, dest, mut c) = (&keys, &dests[o], s.client());
+        for dest in &dests {
+            let (keys, mut c) = (&keys, s.client());
             scope.spawn(move || {
                 let mut union: Vec<&str> = vec!["SUNION"];
                 union.extend(keys.iter().map(String::as_str));
@@ -341,6 +387,9 @@ fn smove_is_atomic_for_concurrent_unions() {
     union.extend(keys.iter().map(String::as_str));
     let got = members(&cmd(&mut c, &union));
     assert_eq!(got, all.iter().cloned().collect::<BTreeSet<_>>());
-    let total: i64 = keys.iter().map(|k| integer(&cmd(&mut c, &["SCARD", k]))).sum();
+    let total: i64 = keys
+        .iter()
+        .map(|k| integer(&cmd(&mut c, &["SCARD", k])))
+        .sum();
     assert_eq!(total, TOTAL as i64);
 }

@@ -1004,9 +1004,8 @@ pub fn op_smove(
     l: &Limits,
     now: u64,
 ) -> Result<i64, WrongType> {
-    match find_set(db, src, now)? {
-        None => return Ok(0),
-        Some(_) => {}
+    if find_set(db, src, now)?.is_none() {
+        return Ok(0);
     }
     find_set(db, dst, now)?;
     if src == dst {
@@ -1100,7 +1099,10 @@ async fn smove_across(c: &Conn, args: Vec<Bytes>) -> Result<Result<i64, WrongTyp
     let mut tx = groups.schedule(c).await;
     let jobs = (0..2)
         .map(|i| {
-            let (key, m) = (if i == si { src.clone() } else { dst.clone() }, member.clone());
+            let (key, m) = (
+                if i == si { src.clone() } else { dst.clone() },
+                member.clone(),
+            );
             Some(Box::new(move |s: &mut Shard| probe(s, db, &key, &m, now)) as HopFn<Probe>)
         })
         .collect();

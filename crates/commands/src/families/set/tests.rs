@@ -97,8 +97,14 @@ fn wrong_type_is_refused_everywhere() {
         Err(WrongType)
     );
     sadd(&mut d, "s", &["a"]);
-    assert_eq!(op_smove(&mut d, b"s", b"str", b"a", &l(), NOW), Err(WrongType));
-    assert_eq!(op_smove(&mut d, b"str", b"s", b"a", &l(), NOW), Err(WrongType));
+    assert_eq!(
+        op_smove(&mut d, b"s", b"str", b"a", &l(), NOW),
+        Err(WrongType)
+    );
+    assert_eq!(
+        op_smove(&mut d, b"str", b"s", b"a", &l(), NOW),
+        Err(WrongType)
+    );
     // A missing source answers 0 before the destination's type is looked at.
     assert_eq!(op_smove(&mut d, b"none", b"str", b"a", &l(), NOW), Ok(0));
 }
@@ -119,7 +125,9 @@ fn spop_pops_distinct_members_and_deletes_at_the_end() {
     let ms = many("m", 50);
     sadd(&mut d, "s", &refs(&ms));
     let before = members(&mut d, "s");
-    let popped = op_spop(&mut d, b"s", 10, &l(), rnd(), NOW).unwrap().unwrap();
+    let popped = op_spop(&mut d, b"s", 10, &l(), rnd(), NOW)
+        .unwrap()
+        .unwrap();
     assert_eq!(popped.len(), 10);
     let popped: HashSet<Vec<u8>> = popped.into_iter().collect();
     assert_eq!(popped.len(), 10);
@@ -127,7 +135,9 @@ fn spop_pops_distinct_members_and_deletes_at_the_end() {
     assert_eq!(after.len(), 40);
     assert!(popped.is_disjoint(&after));
     assert_eq!(&popped | &after, before);
-    let rest = op_spop(&mut d, b"s", 40, &l(), rnd(), NOW).unwrap().unwrap();
+    let rest = op_spop(&mut d, b"s", 40, &l(), rnd(), NOW)
+        .unwrap()
+        .unwrap();
     assert_eq!(rest.len(), 40);
     assert!(d.find(b"s", NOW).is_none());
     assert_eq!(op_spop(&mut d, b"s", 1, &l(), rnd(), NOW), Ok(None));
@@ -140,7 +150,9 @@ fn spop_keeping_few_of_a_hashtable_leaves_a_listpack() {
     let ms = many("m", 200);
     sadd(&mut d, "s", &refs(&ms));
     assert_eq!(enc(&mut d, "s"), "hashtable");
-    let popped = op_spop(&mut d, b"s", 190, &l(), rnd(), NOW).unwrap().unwrap();
+    let popped = op_spop(&mut d, b"s", 190, &l(), rnd(), NOW)
+        .unwrap()
+        .unwrap();
     assert_eq!(popped.len(), 190);
     assert_eq!(enc(&mut d, "s"), "listpack");
     assert_eq!(members(&mut d, "s").len(), 10);
@@ -249,10 +261,16 @@ fn sinterstore_encodings_follow_redis() {
     assert_eq!(r.members(), vec![b"2".to_vec(), b"3".to_vec()]);
     // A string in the result keeps a listpack.
     let b2 = value(&["x", "2"]);
-    assert_eq!(inter_store(&[Some(&a), Some(&b2)], &l()).encoding(), "listpack");
+    assert_eq!(
+        inter_store(&[Some(&a), Some(&b2)], &l()).encoding(),
+        "listpack"
+    );
     // Intsets give an intset.
     let i = value(&["1", "2"]);
-    assert_eq!(inter_store(&[Some(&i), Some(&a)], &l()).encoding(), "intset");
+    assert_eq!(
+        inter_store(&[Some(&i), Some(&a)], &l()).encoding(),
+        "intset"
+    );
 }
 
 #[test]
@@ -261,7 +279,10 @@ fn union_and_diff_build_from_an_intset() {
     let b = value(&["2", "1"]);
     let u = union_diff(SetOp::Union, &[Some(&a), Some(&b), None], &l());
     assert_eq!(u.encoding(), "intset");
-    assert_eq!(u.members(), vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
+    assert_eq!(
+        u.members(),
+        vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]
+    );
     let x = value(&["q"]);
     assert_eq!(
         union_diff(SetOp::Union, &[Some(&a), Some(&x)], &l()).encoding(),
@@ -282,7 +303,7 @@ fn sdiff_algorithm_two_keeps_the_big_encoding() {
     let a = value(&refs(&big));
     let mut others = Vec::new();
     for chunk in big[..599].chunks(100) {
-        others.push(value(&refs(&chunk.to_vec())));
+        others.push(value(&refs(chunk)));
     }
     let mut sets: Vec<Option<&SetValue>> = vec![Some(&a)];
     sets.extend(others.iter().map(Some));
@@ -304,7 +325,15 @@ fn store_replaces_or_deletes_the_destination() {
     assert_eq!(op_store(&mut d, b"dst", Some(value(&["1", "2"])), NOW), 2);
     assert_eq!(d.find(b"dst", NOW).unwrap().expire_at(), 0);
     assert_eq!(members(&mut d, "dst"), set_of(&["1", "2"]));
-    assert_eq!(op_store(&mut d, b"dst", Some(SetValue::Ints(Default::default())), NOW), 0);
+    assert_eq!(
+        op_store(
+            &mut d,
+            b"dst",
+            Some(SetValue::Ints(Default::default())),
+            NOW
+        ),
+        0
+    );
     assert!(d.find(b"dst", NOW).is_none());
     assert_eq!(op_store(&mut d, b"dst", None, NOW), 0);
 }
@@ -350,7 +379,10 @@ fn a(words: &[&str]) -> Vec<Bytes> {
 
 #[test]
 fn sintercard_arguments() {
-    assert_eq!(parse_sintercard(&a(&["sintercard", "2", "x", "y"])), Ok((2, 0)));
+    assert_eq!(
+        parse_sintercard(&a(&["sintercard", "2", "x", "y"])),
+        Ok((2, 0))
+    );
     assert_eq!(
         parse_sintercard(&a(&["sintercard", "1", "x", "LIMIT", "5"])),
         Ok((1, 5))
@@ -393,7 +425,10 @@ fn sscan_options() {
         Ok((10, Some(Bytes::from_static(b"a*"))))
     );
     assert_eq!(parse_sscan_opts(&a(&["COUNT", "0"])), Err(errors::SYNTAX));
-    assert_eq!(parse_sscan_opts(&a(&["COUNT", "x"])), Err(errors::NOT_INTEGER));
+    assert_eq!(
+        parse_sscan_opts(&a(&["COUNT", "x"])),
+        Err(errors::NOT_INTEGER)
+    );
     assert_eq!(parse_sscan_opts(&a(&["TYPE", "set"])), Err(errors::SYNTAX));
     assert_eq!(parse_sscan_opts(&a(&["COUNT"])), Err(errors::SYNTAX));
 }
