@@ -333,9 +333,10 @@ fn cmd_smembers(sc: &mut ShardCmd, w: &mut ReplyWriter) {
 // SRANDMEMBER SPOP
 // -------------------------------------------------------------------------------------------------
 
-/// The most members one SRANDMEMBER/SPOP reply may carry. Redis would try to build any size (and
-/// be stopped only by output buffer limits); darter refuses counts past this with Redis's
-/// generic out-of-range error instead of exhausting memory.
+/// The most members a negative SRANDMEMBER count may ask for (a positive count is bounded by
+/// the set's size). Redis would try to build any size (and be stopped only by output buffer
+/// limits); darter refuses counts past this with SRANDMEMBER's out-of-range error instead of
+/// exhausting memory.
 pub const MAX_REPLY_COUNT: u64 = 1 << 32;
 
 /// SRANDMEMBER with a count: `Some((members, as_set))`, None when the key is missing. A
@@ -372,7 +373,7 @@ fn cmd_srandmember(sc: &mut ShardCmd, w: &mut ReplyWriter) {
         None => None,
         Some(None) => return w.error(errors::NOT_INTEGER),
         Some(Some(i64::MIN)) => return w.error(errors::SRANDMEMBER_RANGE),
-        Some(Some(c)) if c.unsigned_abs() > MAX_REPLY_COUNT => {
+        Some(Some(c)) if c < 0 && c.unsigned_abs() > MAX_REPLY_COUNT => {
             return w.error(errors::SRANDMEMBER_RANGE)
         }
         Some(Some(c)) => Some(c),
