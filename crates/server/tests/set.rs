@@ -294,8 +294,8 @@ fn random_commands_return_members() {
     assert_eq!(c.cmd(&["EXISTS", "r"]), int(0));
 }
 
-/// SSCAN returns every member present for the whole scan, even while the set keeps growing
-/// (its table doubles between steps).
+/// SSCAN returns every member present for the whole scan, even while the set keeps growing or
+/// shrinking (its table doubles or halves between steps).
 #[test]
 fn sscan_survives_growth() {
     let s = TestServer::start();
@@ -320,6 +320,33 @@ fn sscan_survives_growth() {
     }
     assert!(step > 1);
     assert!(base.iter().all(|m| seen.contains(m)), "a member was missed");
+
+    // And while it shrinks: removing the other members between steps halves the table.
+    let extra: Vec<String> = (0..4000).map(|i| format!("y{i}")).collect();
+    sadd(&mut c, "k", &base);
+    sadd(&mut c, "k", &extra);
+    let mut seen = BTreeSet::new();
+    let mut cursor = "0".to_string();
+    let mut chunks = extra.chunks(400);
+    loop {
+        let Frame::Array(rep) = cmd(&mut c, &["SSCAN", "k", &cursor, "COUNT", "100"]) else {
+            panic!("an array");
+        };
+        cursor = text(&rep[0]);
+        seen.extend(members(&rep[1]));
+        if let Some(chunk) = chunks.next() {
+            let mut args: Vec<&str> = vec!["SREM", "k"];
+            args.extend(chunk.iter().map(String::as_str));
+            c.cmd(&args);
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert!(
+        base.iter().all(|m| seen.contains(m)),
+        "a member was missed while shrinking"
+    );
 }
 
 /// Movers SMOVE members between sets on different shards while observers take whole-view
