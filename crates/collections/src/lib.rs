@@ -14,6 +14,7 @@ pub mod list;
 pub mod listpack;
 pub mod num;
 pub mod quicklist;
+pub mod setval;
 pub mod value;
 
 pub use dash::DashTable;

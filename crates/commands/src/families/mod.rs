@@ -12,6 +12,7 @@ pub mod list;
 pub mod memory;
 pub mod server;
 pub mod sort;
+pub mod set;
 pub mod string;
 
 /// Every family's rows. Adding a family: one line here.
@@ -19,6 +20,7 @@ pub static ALL: &[&[Cmd]] = &[
     connection::COMMANDS,
     client::COMMANDS,
     string::COMMANDS,
+    set::COMMANDS,
     generic::COMMANDS,
     list::COMMANDS,
     blocking::COMMANDS,
