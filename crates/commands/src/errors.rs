@@ -138,13 +138,11 @@ pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
 pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
 /// HRANDFIELD's count with WITHVALUES beyond ±LONG_MAX/2.
 pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
-/// `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` in Redis 7.0's wording.
+/// `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` in Redis 7.0's wording (HRANDFIELD, SRANDMEMBER counts).
 pub const COUNT_OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 // Set family.
 /// SINTERCARD's numkeys larger than the arguments that follow it.
 pub const NUMKEYS_GT_ARGS: &str = "ERR Number of keys can't be greater than number of args";
 /// SINTERCARD's LIMIT that is not a non-negative integer.
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
-/// SRANDMEMBER's count of LLONG_MIN (`getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`).
-pub const SRANDMEMBER_RANGE: &str =
-    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";

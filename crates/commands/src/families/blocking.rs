@@ -18,14 +18,15 @@
 
 use crate::context::Conn;
 use crate::errors;
+use crate::families::list;
 use crate::multi::{panic_reply, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
-use darter_collections::num::{parse_f64, string2ll};
-use darter_collections::{End, List, Value};
+use darter_collections::num::parse_f64;
+use darter_collections::{End, Value};
 use darter_engine::keys::{key_fp, key_hash, shard_of};
 use darter_engine::tx::HopFn;
-use darter_engine::{DbSlice, LockReq, Record, Shard, Waiter};
+use darter_engine::{DbSlice, LockReq, Shard, Waiter};
 use darter_resp::{Protocol, ReplyWriter};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,43 +93,26 @@ enum KeyState {
 }
 
 fn key_state(db: &mut DbSlice, key: &[u8], now: u64) -> KeyState {
-    match db.find(key, now) {
-        None => KeyState::Missing,
-        Some(e) => match e.obj() {
-            Some(Value::List(_)) => KeyState::List,
-            _ => KeyState::Other,
-        },
+    match list::op_llen(db, key, now) {
+        Ok(None) => KeyState::Missing,
+        Ok(Some(_)) => KeyState::List,
+        Err(_) => KeyState::Other,
     }
 }
 
-/// Pops up to `count` elements from the list at `key` (which must hold a non-empty list),
-/// deleting the key when it empties.
+/// Pops up to `count` elements from the list at `key`, deleting the key when it empties.
 fn pop_list(shard: &mut Shard, db: usize, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
-    let now = shard.now_ms();
-    let cfg = shard.limits.list;
-    let slice = &mut shard.dbs[db];
-    let Some(Value::List(l)) = slice.find(key, now).and_then(|e| e.obj_mut()) else {
-        return Vec::new();
-    };
-    let out = l.pop_many(end, count, &cfg);
-    if l.is_empty() {
-        slice.remove(key, now);
+    let (now, cfg) = (shard.now_ms(), shard.limits.list);
+    match list::op_pop(&mut shard.dbs[db], key, end, count, &cfg, now) {
+        Ok(Some(v)) => v,
+        _ => Vec::new(),
     }
-    out
 }
 
 /// Pushes `v` onto the list at `key` (creating it). The caller checked the type.
 fn push_list(shard: &mut Shard, db: usize, key: &[u8], end: End, v: &[u8]) {
-    let now = shard.now_ms();
-    let cfg = shard.limits.list;
-    let slice = &mut shard.dbs[db];
-    if let Some(Value::List(l)) = slice.find(key, now).and_then(|e| e.obj_mut()) {
-        l.push(end, &[v], &cfg);
-        return;
-    }
-    let mut l = List::new();
-    l.push(end, &[v], &cfg);
-    slice.set(key, Record::new(Value::List(l)));
+    let (now, cfg) = (shard.now_ms(), shard.limits.list);
+    let _ = list::op_push(&mut shard.dbs[db], key, end, &[v], &cfg, now);
 }
 
 /// The outcome of serving: a whole reply, or "run the attempt again" (cross-shard BLMOVE).
@@ -179,33 +163,13 @@ impl Waiter for Blocked {
     }
 
     fn serve(&self, shard: &mut Shard, db: usize, key: &[u8]) {
-        let mut w = ReplyWriter::new(self.proto);
-        match &self.op {
-            Op::Pop(end) => {
-                let v = pop_list(shard, db, key, *end, 1);
-                w.array(2);
-                w.bulk(key);
-                w.bulk(&v[0]);
-            }
-            Op::MPop(end, count) => {
-                let v = pop_list(shard, db, key, *end, *count);
-                mpop_reply(&mut w, key, &v);
-            }
-            Op::Move { from, dst, to } => {
-                if shard_of(dst, self.shards) != shard.id {
-                    return self.send(Outcome::Retry);
-                }
-                let now = shard.now_ms();
-                if key_state(&mut shard.dbs[db], dst, now) == KeyState::Other {
-                    w.error(errors::WRONGTYPE);
-                } else {
-                    let v = pop_list(shard, db, key, *from, 1);
-                    push_list(shard, db, dst, *to, &v[0]);
-                    w.bulk(&v[0]);
-                }
+        if let Op::Move { dst, .. } = &self.op {
+            if shard_of(dst, self.shards) != shard.id {
+                return self.send(Outcome::Retry);
             }
         }
-        self.send(Outcome::Reply(w.buf.to_vec()));
+        let reply = serve_now(shard, db, key, &self.op, self.proto);
+        self.send(Outcome::Reply(reply));
     }
 
     fn also_writes(&self) -> Vec<Vec<u8>> {
@@ -278,13 +242,11 @@ fn serve_now(shard: &mut Shard, db: usize, key: &[u8], op: &Op, proto: Protocol)
             mpop_reply(&mut w, key, &v);
         }
         Op::Move { from, dst, to } => {
-            let now = shard.now_ms();
-            if key_state(&mut shard.dbs[db], dst, now) == KeyState::Other {
-                w.error(errors::WRONGTYPE);
-            } else {
-                let v = pop_list(shard, db, key, *from, 1);
-                push_list(shard, db, dst, *to, &v[0]);
-                w.bulk(&v[0]);
+            let (now, cfg) = (shard.now_ms(), shard.limits.list);
+            match list::op_lmove_same_shard(&mut shard.dbs[db], key, dst, *from, *to, &cfg, now) {
+                Ok(Some(v)) => w.bulk(&v),
+                Ok(None) => w.null(),
+                Err(e) => w.error(e.message()),
             }
         }
     }
@@ -573,75 +535,29 @@ fn cmd_brpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     pop_command(c, args, End::Back)
 }
 
-/// LEFT / RIGHT, as LMOVE and LMPOP spell them.
-fn parse_end(arg: &[u8]) -> Option<End> {
-    if arg.eq_ignore_ascii_case(b"left") {
-        Some(End::Front)
-    } else if arg.eq_ignore_ascii_case(b"right") {
-        Some(End::Back)
-    } else {
-        None
-    }
-}
-
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn cmd_blmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
+        // Redis parses the keys and options first, the timeout last.
+        let p = match list::parse_mpop_args(&args, 2) {
+            Ok(p) => p,
+            Err(e) => return c.out.error(e),
+        };
         let timeout = match parse_timeout(&args[1]) {
             Ok(t) => t,
             Err(e) => return c.out.error(e),
         };
-        let (keys, end, count) = match parse_mpop(&args, 2) {
-            Ok(p) => p,
-            Err(e) => return c.out.error(e),
-        };
-        block(c, keys, Op::MPop(end, count), timeout).await
+        let keys = args[p.keys.clone()].to_vec();
+        block(c, keys, Op::MPop(p.end, p.count), timeout).await
     })
-}
-
-const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
-const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
-
-/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `args[at]` (Redis's
-/// `lmpopGenericCommand` checks, in its order).
-fn parse_mpop(args: &[Bytes], at: usize) -> Result<(Vec<Bytes>, End, usize), &'static str> {
-    let numkeys = match string2ll(&args[at]) {
-        Some(n) if n > 0 => n as usize,
-        Some(_) => return Err(NUMKEYS_POSITIVE),
-        None => return Err(errors::NOT_INTEGER),
-    };
-    let first = at + 1;
-    if numkeys >= args.len() - first {
-        return Err(errors::SYNTAX);
-    }
-    let keys = args[first..first + numkeys].to_vec();
-    let mut i = first + numkeys;
-    let end = args
-        .get(i)
-        .and_then(|a| parse_end(a))
-        .ok_or(errors::SYNTAX)?;
-    i += 1;
-    let mut count = None;
-    while i < args.len() {
-        if args[i].eq_ignore_ascii_case(b"count") && count.is_none() && i + 1 < args.len() {
-            count = Some(match string2ll(&args[i + 1]) {
-                Some(n) if n > 0 => n as usize,
-                Some(_) => return Err(COUNT_POSITIVE),
-                None => return Err(errors::NOT_INTEGER),
-            });
-            i += 2;
-        } else {
-            return Err(errors::SYNTAX);
-        }
-    }
-    Ok((keys, end, count.unwrap_or(1)))
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
 fn cmd_blmove(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
-        let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else {
-            return c.out.error(errors::SYNTAX);
+        let (from, to) = match (list::parse_end(&args[3]), list::parse_end(&args[4])) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(e), _) | (_, Err(e)) => return c.out.error(e),
         };
         let timeout = match parse_timeout(&args[5]) {
             Ok(t) => t,
@@ -686,33 +602,5 @@ mod tests {
         assert_eq!(parse_timeout(b"-1"), Err(TIMEOUT_NEGATIVE));
         assert_eq!(parse_timeout(b"abc"), Err(TIMEOUT_NOT_FLOAT));
         assert_eq!(parse_timeout(b"1e300"), Err(TIMEOUT_OUT_OF_RANGE));
-    }
-
-    fn a(v: &[&str]) -> Vec<Bytes> {
-        v.iter()
-            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-            .collect()
-    }
-
-    #[test]
-    fn mpop_arguments() {
-        let ok = parse_mpop(&a(&["blmpop", "0", "2", "a", "b", "left", "count", "3"]), 2);
-        assert_eq!(ok, Ok((a(&["a", "b"]), End::Front, 3)));
-        assert_eq!(
-            parse_mpop(&a(&["blmpop", "0", "0", "a", "left"]), 2),
-            Err(NUMKEYS_POSITIVE)
-        );
-        assert_eq!(
-            parse_mpop(&a(&["blmpop", "0", "3", "a", "left"]), 2),
-            Err(errors::SYNTAX)
-        );
-        assert_eq!(
-            parse_mpop(&a(&["blmpop", "0", "1", "a", "up"]), 2),
-            Err(errors::SYNTAX)
-        );
-        assert_eq!(
-            parse_mpop(&a(&["blmpop", "0", "1", "a", "right", "count", "0"]), 2),
-            Err(COUNT_POSITIVE)
-        );
     }
 }

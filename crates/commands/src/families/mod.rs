@@ -11,8 +11,8 @@ pub mod hash;
 pub mod list;
 pub mod memory;
 pub mod server;
-pub mod sort;
 pub mod set;
+pub mod sort;
 pub mod string;
 
 /// Every family's rows. Adding a family: one line here.

@@ -372,9 +372,9 @@ fn cmd_srandmember(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let count = match args.get(2).map(|a| parse_i64(a)) {
         None => None,
         Some(None) => return w.error(errors::NOT_INTEGER),
-        Some(Some(i64::MIN)) => return w.error(errors::SRANDMEMBER_RANGE),
+        Some(Some(i64::MIN)) => return w.error(errors::COUNT_OUT_OF_LONG_RANGE),
         Some(Some(c)) if c < 0 && c.unsigned_abs() > MAX_REPLY_COUNT => {
-            return w.error(errors::SRANDMEMBER_RANGE)
+            return w.error(errors::COUNT_OUT_OF_LONG_RANGE)
         }
         Some(Some(c)) => Some(c),
     };

@@ -331,10 +331,15 @@ async fn run(
         elements(&mut s.dbs[db], &k, now)
     }));
     let mut out = tx.hop(jobs, false).await;
-    let Ok((elems, is_set)) = out[pos(src_shard)].take().expect("had a job")? else {
+    let Ok((mut elems, is_set)) = out[pos(src_shard)].take().expect("had a job")? else {
         tx.hop(none(), true).await;
         return Ok(Err(errors::WRONGTYPE));
     };
+    if spec.dontsort && !is_set && spec.desc {
+        // An unsorted list is returned in its own order, from the tail for DESC (LIMIT counts
+        // from there too).
+        elems.reverse();
+    }
     if spec.dontsort && is_set && spec.store.is_some() {
         // Redis forces an alphabetical sort so a stored set is deterministic.
         spec.dontsort = false;
