@@ -176,6 +176,10 @@ impl QuickList {
         } else if self.allow_insert(self.nodes.len().checked_sub(1), v.len()) {
             self.nodes.back_mut().expect("allowed").lp.push_back(v);
         } else {
+            // The tail node is full: give back its growth slack before starting the next.
+            if let Some(n) = self.nodes.back_mut() {
+                n.lp.shrink_to_fit();
+            }
             self.nodes.push_back(Node::packed(v));
         }
     }
@@ -187,6 +191,10 @@ impl QuickList {
         } else if self.allow_insert((!self.nodes.is_empty()).then_some(0), v.len()) {
             self.nodes.front_mut().expect("allowed").lp.push_front(v);
         } else {
+            // The head node is full: give back its growth slack before starting the next.
+            if let Some(n) = self.nodes.front_mut() {
+                n.lp.shrink_to_fit();
+            }
             self.nodes.push_front(Node::packed(v));
         }
     }
