@@ -133,9 +133,11 @@ proptest! {
 
     /// Entries moved around by a growing table (splits, stash unloads, replacements) keep every
     /// byte, and the table drops each exactly once (Miri checks for leaks and double frees).
+    /// Under Miri the table stays within one segment (splits need ~800 items, too slow there);
+    /// the split path moves items with the same generic code `dash_model` runs under Miri.
     #[test]
     fn entries_survive_table_moves(
-        items in proptest::collection::vec((bytes(), value(), any::<bool>()), (if cfg!(miri) { 900 } else { 1 })..(if cfg!(miri) { 901 } else { 3000 })),
+        items in proptest::collection::vec((bytes(), value(), any::<bool>()), (if cfg!(miri) { 60 } else { 1 })..(if cfg!(miri) { 61 } else { 3000 })),
     ) {
         let mut t: DashTable<Entry> = DashTable::new();
         let mut model: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
