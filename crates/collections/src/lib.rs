@@ -17,6 +17,7 @@ pub mod num;
 pub mod quicklist;
 pub mod setval;
 pub mod value;
+pub mod zsetval;
 
 pub use dash::DashTable;
 pub use dense::{DenseMap, DenseSet};
