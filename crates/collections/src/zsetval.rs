@@ -75,10 +75,9 @@ pub enum AddOutcome {
     Unchanged(f64),
 }
 
-/// Writes `v` as Redis 7.2's `d2string` does: `inf`/`-inf`, `0`/`-0`, integral doubles within
-/// +/-2^62 as integers, anything else in the shortest form that reads back exactly, laid out as
-/// `%.17g` lays it out (exponent form below 1e-4 and from 1e17, with a signed two-digit
-/// exponent). NaN writes `nan`. This is also the reply form of a score.
+/// Writes `v` as Redis 7.2's `d2string` does: `nan`, `inf`/`-inf`, `0`/`-0`, integral doubles
+/// within +/-2^62 as integers, anything else as `fpconv_dtoa` lays out its shortest digits. This
+/// is also the reply form of a score.
 pub fn push_score(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         out.extend_from_slice(b"nan");
@@ -89,20 +88,49 @@ pub fn push_score(out: &mut Vec<u8>, v: f64) {
     } else if let Some(i) = double2ll(v) {
         out.extend_from_slice(format_i64(i, &mut [0; 20]));
     } else {
-        let e = format!("{v:e}");
-        let (mant, exp) = e.split_once('e').expect("LowerExp has an exponent");
-        let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
-        if !(-4..17).contains(&exp) {
-            out.extend_from_slice(mant.as_bytes());
-            out.push(b'e');
-            out.push(if exp < 0 { b'-' } else { b'+' });
-            if exp.abs() < 10 {
-                out.push(b'0');
-            }
-            out.extend_from_slice(exp.abs().to_string().as_bytes());
+        push_fpconv(out, v);
+    }
+}
+
+/// `fpconv_dtoa`'s layout (Redis 7.2 `fpconv_dtoa.c` `emit_digits`) of the shortest digits that
+/// read back as `v` (Rust's shortest; fpconv's grisu2 agrees except in rare last-digit cases,
+/// which still read back exactly). With `digits * 10^k` the value and `x` its decimal exponent:
+/// plain integer digits when `k >= 0` and `x < ndigits + 7`; a decimal point when `k < 0` and
+/// (`k > -7` or `x < 4`); else `d.ddde+x` / `d.ddde-x` with no exponent padding.
+fn push_fpconv(out: &mut Vec<u8>, v: f64) {
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    let sci = format!("{:e}", v.abs());
+    let (mant, x) = sci.split_once('e').expect("LowerExp has an exponent");
+    let x: i32 = x.parse().expect("LowerExp exponent is an integer");
+    let digits: Vec<u8> = mant.bytes().filter(|&c| c != b'.').collect();
+    let nd = digits.len() as i32;
+    let k = x - (nd - 1);
+    let ax = x.abs();
+    if k >= 0 && ax < nd + 7 {
+        out.extend_from_slice(&digits);
+        out.extend(std::iter::repeat_n(b'0', k as usize));
+    } else if k < 0 && (k > -7 || ax < 4) {
+        let offset = nd + k; // digits before the point
+        if offset <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-offset) as usize));
+            out.extend_from_slice(&digits);
         } else {
-            out.extend_from_slice(v.to_string().as_bytes());
+            out.extend_from_slice(&digits[..offset as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[offset as usize..]);
         }
+    } else {
+        out.push(digits[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if x < 0 { b'-' } else { b'+' });
+        out.extend_from_slice(ax.to_string().as_bytes());
     }
 }
 
@@ -238,13 +266,11 @@ impl ZSetValue {
         }
     }
 
-    /// Converts a listpack ahead of adding `size_hint` members, the longest `value_len_hint`
-    /// bytes, that would not fit (Redis 7.2's `zsetTypeMaybeConvert`, called by ZADD).
-    pub fn maybe_convert(&mut self, size_hint: usize, value_len_hint: usize, l: &Limits) {
-        if matches!(self, ZSetValue::Packed(_))
-            && (size_hint > l.zset_max_listpack_entries
-                || value_len_hint > l.zset_max_listpack_value)
-        {
+    /// Converts a listpack ahead of adding `size_hint` members that would not fit (Redis 7.2's
+    /// `zsetTypeMaybeConvert`, which ZADD calls on an existing key with its member count; 7.2
+    /// looks at the count only, member lengths convert one by one in `add`).
+    pub fn maybe_convert(&mut self, size_hint: usize, l: &Limits) {
+        if matches!(self, ZSetValue::Packed(_)) && size_hint > l.zset_max_listpack_entries {
             self.convert_to_tree(size_hint);
         }
     }

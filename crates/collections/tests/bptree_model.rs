@@ -336,7 +336,7 @@ fn large_grow_and_shrink() {
         };
         assert!(t.remove_at(r).is_some());
         left -= 1;
-        if left % 1000 == 0 {
+        if left.is_multiple_of(1000) {
             t.check();
         }
     }

@@ -276,12 +276,8 @@ fn run(l: Limits, hint: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseErro
                 prop_assert!(same_outcome(got, want), "{:?} vs {:?}", got, want);
             }
             Op::AddMany(items) => {
-                let maxlen = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-                z.maybe_convert(items.len(), maxlen, &l);
-                if md.enc == Enc::Packed
-                    && (items.len() > l.zset_max_listpack_entries
-                        || maxlen > l.zset_max_listpack_value)
-                {
+                z.maybe_convert(items.len(), &l);
+                if md.enc == Enc::Packed && items.len() > l.zset_max_listpack_entries {
                     md.enc = Enc::Tree;
                 }
                 for (m, s) in items {
@@ -497,16 +493,34 @@ fn score_text() {
         push_score(&mut b, v);
         String::from_utf8(b).unwrap()
     };
+    // Expected strings are Redis 7.2's replies (d2string with fpconv_dtoa).
     assert_eq!(f(0.0), "0");
     assert_eq!(f(-0.0), "-0");
     assert_eq!(f(-3.0), "-3");
     assert_eq!(f(1.5), "1.5");
     assert_eq!(f(0.1), "0.1");
-    assert_eq!(f(1e-5), "1e-05");
-    assert_eq!(f(123456789012345680000.0), "1.2345678901234568e+20");
+    assert_eq!(f(-0.25), "-0.25");
+    assert_eq!(f(1e-5), "0.00001");
+    assert_eq!(f(1.5e-6), "1.5e-6");
+    assert_eq!(f(1e-7), "1e-7");
+    assert_eq!(f(1e300), "1e+300");
+    assert_eq!(f(-1.7976931348623157e308), "-1.7976931348623157e+308");
+    assert_eq!(f(123456789012345680000.0), "123456789012345680000");
+    assert_eq!(f(9223372036854775808.0), "9223372036854776000");
+    assert_eq!(f(1e25), "1e+25");
     assert_eq!(f(4611686018427387904.0), "4611686018427387904");
+    assert_eq!(f(3.14159), "3.14159");
+    assert_eq!(f(12345.678), "12345.678");
     assert_eq!(f(f64::NEG_INFINITY), "-inf");
-    for v in [0.1, 1e-300, 5e-324, 1.7976931348623157e308, -2.5e-7, 9.2e18] {
+    for v in [
+        0.1,
+        1e-300,
+        5e-324,
+        1.7976931348623157e308,
+        -2.5e-7,
+        9.2e18,
+        1234.5e-10,
+    ] {
         assert_eq!(f(v).parse::<f64>().unwrap(), v);
     }
 }
