@@ -315,7 +315,7 @@ impl BpTree {
     }
 
     /// Heap bytes held: node arena, entry and separator arrays and member bytes (for MEMORY
-    /// USAGE; allocator overhead per member is not counted).
+    /// USAGE; allocator overhead per member is not counted). Walks the nodes, so O(n / 32).
     pub fn mem_bytes(&self) -> usize {
         let mut n = self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.free.capacity() * 4

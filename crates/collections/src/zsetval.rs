@@ -15,8 +15,9 @@
 //!  listpack + ZADD of n members (zsetTypeMaybeConvert): n or a member past the limits  -> skiplist
 //!  listpack + a new member making len > entries, or longer than value, or the listpack
 //!      past 1 GiB (lpSafeToAdd)                                                        -> skiplist
-//!  skiplist -> listpack only through `maybe_convert_to_packed` (the *STORE commands' result
-//!      once built: zsetConvertToListpackIfNeeded); removals never convert back.
+//!  skiplist -> listpack only through `maybe_convert_to_packed` (ZUNIONSTORE, ZINTERSTORE,
+//!      ZDIFFSTORE, GEO*STORE results once built: zsetConvertToListpackIfNeeded); removals,
+//!      pops and range removals never convert back.
 //! ```
 //! The listpack keeps pairs sorted by score then member, each score stored as Redis 7.2's
 //! `zzlInsertAt` stores it: an integer entry when the double is integral and within
@@ -276,8 +277,10 @@ impl ZSetValue {
     }
 
     /// Converts a skiplist back to a listpack if it fits the limits (Redis's
-    /// `zsetConvertToListpackIfNeeded`, which ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE apply to the
-    /// result they built). True when it is (now) a listpack.
+    /// `zsetConvertToListpackIfNeeded`, which ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE and
+    /// GEORADIUS/GEOSEARCHSTORE apply to the result they built as a skiplist; ZRANGESTORE instead
+    /// creates its result with `create(result length, 0)`). O(n). True when it is (now) a
+    /// listpack.
     pub fn maybe_convert_to_packed(&mut self, l: &Limits) -> bool {
         let ZSetValue::Tree { tree, .. } = self else {
             return true;
@@ -289,7 +292,7 @@ impl ZSetValue {
         }
         if tree.len() > l.zset_max_listpack_entries
             || maxlen > l.zset_max_listpack_value
-            || total >= LISTPACK_SAFE
+            || total > LISTPACK_SAFE
         {
             return false;
         }

@@ -554,3 +554,11 @@ fn thresholds() {
     z.check();
     assert_eq!(z.len(), 129);
 }
+
+/// Shards move values between threads (snapshots, migrations), like every other value type.
+#[test]
+fn send_and_sync() {
+    fn f<T: Send + Sync>() {}
+    f::<ZSetValue>();
+    f::<darter_collections::bptree::BpTree>();
+}
