@@ -267,6 +267,49 @@ impl ZSetValue {
         }
     }
 
+    /// Adopts a zset listpack from an RDB/RESTORE payload (already checked by
+    /// `ListPack::from_bytes`), as Redis's `rdbLoadObject` does for `RDB_TYPE_ZSET_LISTPACK`:
+    /// rejects an empty one, an odd entry count, a score that is not a number and duplicate
+    /// members, and, unlike Redis, pairs out of (score, member) order (every range operation
+    /// here relies on it). Converts to a skiplist when it holds more than
+    /// `zset-max-listpack-entries` members (Redis checks only the count on load).
+    pub fn from_listpack(lp: ListPack, l: &Limits) -> Result<ZSetValue, &'static str> {
+        if lp.is_empty() {
+            return Err("empty sorted set");
+        }
+        if !lp.len().is_multiple_of(2) {
+            return Err("zset listpack with an odd entry count");
+        }
+        let mut it = lp.iter();
+        let mut prev: Option<(Vec<u8>, f64)> = None;
+        let mut seen = DenseMap::with_capacity(lp.len() / 2);
+        while let (Some(m), Some(s)) = (it.next(), it.next()) {
+            let score = match s {
+                LpEntry::Int(i) => i as f64,
+                LpEntry::Str(b) => match parse_f64(b) {
+                    Some(v) if !v.is_nan() => v,
+                    _ => return Err("zset listpack score is not a number"),
+                },
+            };
+            let m = m.to_vec();
+            if !seen.insert(&m, &[]) {
+                return Err("duplicate member in zset listpack");
+            }
+            if let Some((pm, ps)) = &prev {
+                if cmp_entry(*ps, pm, score, &m) != Ordering::Less {
+                    return Err("zset listpack out of order");
+                }
+            }
+            prev = Some((m, score));
+        }
+        let mut z = ZSetValue::Packed(lp);
+        if z.len() > l.zset_max_listpack_entries {
+            let n = z.len();
+            z.convert_to_tree(n);
+        }
+        Ok(z)
+    }
+
     /// Converts a listpack ahead of adding `size_hint` members that would not fit (Redis 7.2's
     /// `zsetTypeMaybeConvert`, which ZADD calls on an existing key with its member count; 7.2
     /// looks at the count only, member lengths convert one by one in `add`).

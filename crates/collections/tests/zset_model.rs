@@ -562,3 +562,38 @@ fn send_and_sync() {
     f::<ZSetValue>();
     f::<darter_collections::bptree::BpTree>();
 }
+
+/// RDB listpacks are adopted when well formed and converted when too long.
+#[test]
+fn from_listpack() {
+    use darter_collections::ListPack;
+    let l = limits(2, 64);
+    let lp = |items: &[&[u8]]| {
+        let mut lp = ListPack::new();
+        for i in items {
+            lp.push_back(i);
+        }
+        lp
+    };
+    let z = ZSetValue::from_listpack(lp(&[b"a", b"1", b"b", b"1.5"]), &l).unwrap();
+    assert_eq!(z.encoding_name(), "listpack");
+    assert_eq!(z.score(b"b"), Some(1.5));
+    let z = ZSetValue::from_listpack(lp(&[b"a", b"1", b"b", b"2", b"c", b"2"]), &l).unwrap();
+    assert_eq!(z.encoding_name(), "skiplist");
+    z.check();
+    assert_eq!(
+        collect(z.iter()),
+        vec![
+            (b"a".to_vec(), 1.0),
+            (b"b".to_vec(), 2.0),
+            (b"c".to_vec(), 2.0)
+        ]
+    );
+    assert!(ZSetValue::from_listpack(lp(&[]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"a"]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"a", b"x"]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"a", b"nan"]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"a", b"1", b"a", b"2"]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"b", b"1", b"a", b"1"]), &l).is_err());
+    assert!(ZSetValue::from_listpack(lp(&[b"a", b"2", b"b", b"1"]), &l).is_err());
+}
