@@ -12,7 +12,7 @@
 //!  new zset (ZADD, ZRANGESTORE, ZUNIONSTORE ... with a size hint):
 //!      hint <= zset-max-listpack-entries and longest member <= zset-max-listpack-value -> listpack
 //!      else                                                                            -> skiplist
-//!  listpack + ZADD of n members (zsetTypeMaybeConvert): n or a member past the limits  -> skiplist
+//!  listpack + ZADD of n members (zsetTypeMaybeConvert): n > zset-max-listpack-entries -> skiplist
 //!  listpack + a new member making len > entries, or longer than value, or the listpack
 //!      past 1 GiB (lpSafeToAdd)                                                        -> skiplist
 //!  skiplist -> listpack only through `maybe_convert_to_packed` (ZUNIONSTORE, ZINTERSTORE,
@@ -22,8 +22,9 @@
 //! The listpack keeps pairs sorted by score then member, each score stored as Redis 7.2's
 //! `zzlInsertAt` stores it: an integer entry when the double is integral and within
 //! +/-2^62 (`double2ll`, which folds -0.0 into 0), else the `d2string` text of the double.
-//! So an RDB/DUMP carries the listpack as the same bytes Redis would write (up to the text form
-//! of non-integral doubles, which only needs to read back to the same double).
+//! So an RDB/DUMP carries the listpack as the same bytes Redis would write (the text of a
+//! non-integral double can differ in a last digit where Redis's grisu2 is not shortest; either
+//! text reads back as the same double).
 //!
 //! The skiplist encoding's member bytes are stored twice (tree entry and map key): Redis shares
 //! one sds between its dict and skiplist. Sharing would need reference counting or unsafe
