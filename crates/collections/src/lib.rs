@@ -3,6 +3,7 @@
 //! This crate knows nothing of commands, shards, RESP or clocks; everything here is a plain
 //! single-threaded data structure that the engine owns per shard.
 
+pub mod bptree;
 pub mod compact;
 pub mod dash;
 pub mod dense;
@@ -16,6 +17,7 @@ pub mod num;
 pub mod quicklist;
 pub mod setval;
 pub mod value;
+pub mod zsetval;
 
 pub use dash::DashTable;
 pub use dense::{DenseMap, DenseSet};
