@@ -249,3 +249,33 @@ fn many_poppers_across_shards_take_every_element_exactly_once() {
         "an element was lost"
     );
 }
+
+#[test]
+fn pushes_by_multi_key_commands_wake_waiters_once_complete() {
+    let s = TestServer::start();
+    let keys = spread_keys("mk", 3, SHARDS);
+    let (src, dst, other) = (&keys[0], &keys[1], &keys[2]);
+    let mut admin = s.client();
+    let mut w = s.client();
+    // SORT ... STORE writes the whole sorted list before the waiter on its destination runs.
+    assert_eq!(admin.cmd(&["RPUSH", src, "3", "1", "2"]), int(3));
+    send(&mut w, &["BLPOP", dst, "0"]);
+    await_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["SORT", src, "STORE", dst]), int(3));
+    assert_eq!(read(&mut w), kv(dst, "1"));
+    assert_eq!(
+        admin.cmd(&["LRANGE", dst, "0", "-1"]),
+        format!("*2\r\n{}{}", bulk("2"), bulk("3"))
+    );
+    // A cross-shard RPOPLPUSH: the waiter on the destination gets the moved element, and the
+    // source has already lost it.
+    send(&mut w, &["BRPOP", other, "0"]);
+    await_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["RPOPLPUSH", src, other]), bulk("2"));
+    assert_eq!(read(&mut w), kv(other, "2"));
+    assert_eq!(
+        admin.cmd(&["LRANGE", src, "0", "-1"]),
+        format!("*2\r\n{}{}", bulk("3"), bulk("1"))
+    );
+    assert_eq!(admin.cmd(&["EXISTS", other]), int(0));
+}
