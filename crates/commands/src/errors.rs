@@ -146,3 +146,13 @@ pub const COUNT_OUT_OF_LONG_RANGE: &str =
 pub const NUMKEYS_GT_ARGS: &str = "ERR Number of keys can't be greater than number of args";
 /// SINTERCARD's LIMIT that is not a non-negative integer.
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// SETBIT, GETBIT, BITFIELD offsets.
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+/// SETBIT's value.
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+pub const BITFIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+pub const BITFIELD_OVERFLOW_TYPE: &str = "ERR Invalid OVERFLOW type specified";
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";

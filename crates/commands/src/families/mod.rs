@@ -2,6 +2,7 @@
 
 use crate::registry::Cmd;
 
+pub mod bitops;
 pub mod blocking;
 pub mod client;
 pub mod command;
@@ -20,6 +21,7 @@ pub static ALL: &[&[Cmd]] = &[
     connection::COMMANDS,
     client::COMMANDS,
     string::COMMANDS,
+    bitops::COMMANDS,
     set::COMMANDS,
     generic::COMMANDS,
     list::COMMANDS,
