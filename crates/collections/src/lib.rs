@@ -7,6 +7,7 @@ pub mod compact;
 pub mod dash;
 pub mod dense;
 pub mod hash;
+pub mod hll;
 pub mod hashval;
 pub mod intset;
 pub mod limits;
