@@ -211,7 +211,9 @@ fn opcode(buf: &[u8], p: usize) -> (usize, u8, usize) {
 
 /// Converts a sparse HLL to dense in place (`hllSparseToDense`): the header (magic, cached
 /// cardinality, unused bytes) is kept. A dense HLL is left alone. Corrupt (and the value
-/// unchanged) when the opcodes do not cover exactly every register.
+/// unchanged) when the opcodes do not cover exactly every register; like the redis-server 7.0.15
+/// that is the oracle (with the CVE-2025-32023 fix), any opcode running past the last register is
+/// an error even when the registers before it add up.
 pub fn to_dense(buf: &mut Vec<u8>) -> Result<(), Corrupt> {
     if buf[4] == DENSE {
         return Ok(());
@@ -223,10 +225,10 @@ pub fn to_dense(buf: &mut Vec<u8>) -> Result<(), Corrupt> {
     let (mut p, mut idx) = (HDR_SIZE, 0usize);
     while p < buf.len() {
         let (run, v, oplen) = opcode(buf, p);
+        if run + idx > REGISTERS {
+            return Err(Corrupt);
+        }
         if v != 0 {
-            if run + idx > REGISTERS {
-                break;
-            }
             for i in idx..idx + run {
                 dense_put(regs, i, v);
             }
@@ -465,7 +467,8 @@ pub fn count_raw(regs: &[u8]) -> u64 {
     estimate(&h)
 }
 
-/// Raises each of `max` (one byte per register) to the HLL's register (`hllMerge`).
+/// Raises each of `max` (one byte per register) to the HLL's register (`hllMerge`); Corrupt as
+/// in `to_dense`.
 pub fn merge_into(max: &mut [u8], buf: &[u8]) -> Result<(), Corrupt> {
     let body = &buf[HDR_SIZE..];
     if buf[4] == DENSE {
@@ -477,10 +480,10 @@ pub fn merge_into(max: &mut [u8], buf: &[u8]) -> Result<(), Corrupt> {
     let (mut p, mut i) = (HDR_SIZE, 0usize);
     while p < buf.len() {
         let (run, v, oplen) = opcode(buf, p);
+        if run + i > REGISTERS {
+            return Err(Corrupt);
+        }
         if v != 0 {
-            if run + i > REGISTERS {
-                break;
-            }
             for m in &mut max[i..i + run] {
                 *m = (*m).max(v);
             }

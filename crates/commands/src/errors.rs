@@ -146,3 +146,8 @@ pub const COUNT_OUT_OF_LONG_RANGE: &str =
 pub const NUMKEYS_GT_ARGS: &str = "ERR Number of keys can't be greater than number of args";
 /// SINTERCARD's LIMIT that is not a non-negative integer.
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+// HyperLogLog family.
+/// A string key that is not a HyperLogLog (`isHLLObjectOrReply`).
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+/// An HLL whose registers cannot be decoded (`invalid_hll_err`).
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";

@@ -88,6 +88,14 @@ fn validation() {
     assert_eq!(to_dense(&mut b2), Err(Corrupt));
     assert_eq!(b2, bad, "unchanged on error");
     assert_eq!(add(&mut bad, b"x", 3000).is_err(), pat_len(b"x").0 >= 16383);
+    // Opcodes past the last register are an error even after exactly 16384 registers.
+    for tail in [&[0x80u8, 0x80][..], &[0x00]] {
+        let mut over = build(1, 3000);
+        over.extend_from_slice(tail);
+        assert_eq!(registers(&over), Err(Corrupt));
+        assert_eq!(count(&over), Err(Corrupt));
+        assert_eq!(to_dense(&mut over), Err(Corrupt));
+    }
 }
 
 #[test]
