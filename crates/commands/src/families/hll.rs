@@ -289,7 +289,9 @@ fn cmd_pfcount(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let mut tx = groups.schedule(c).await;
         match merge_hop(c, &groups, &mut tx, true).await {
             Err(p) => panic_reply(c, &p),
-            Ok(Partial { err: Some((_, e)), .. }) => c.out.error(e.message()),
+            Ok(Partial {
+                err: Some((_, e)), ..
+            }) => c.out.error(e.message()),
             Ok(p) => c.out.int(hll::count_raw(&p.max) as i64),
         }
     })

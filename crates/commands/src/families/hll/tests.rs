@@ -35,7 +35,11 @@ fn count(db: &mut DbSlice, key: &str) -> Result<u64, HllError> {
 #[test]
 fn pfadd_creates_and_reports_changes() {
     let mut db = DbSlice::new();
-    assert_eq!(add(&mut db, "h", &[]), Ok(true), "creating counts as a change");
+    assert_eq!(
+        add(&mut db, "h", &[]),
+        Ok(true),
+        "creating counts as a change"
+    );
     assert_eq!(add(&mut db, "h", &[]), Ok(false));
     assert_eq!(add(&mut db, "h", &["a", "b", "c"]), Ok(true));
     assert_eq!(add(&mut db, "h", &["a", "b"]), Ok(false));
@@ -45,11 +49,18 @@ fn pfadd_creates_and_reports_changes() {
     assert_eq!(count(&mut db, "h"), Ok(3));
     assert_eq!(hll::cached(&raw(&mut db, "h")), Some(3), "PFCOUNT caches");
     assert_eq!(add(&mut db, "h", &["a"]), Ok(false));
-    assert_eq!(hll::cached(&raw(&mut db, "h")), Some(3), "unchanged keeps the cache");
+    assert_eq!(
+        hll::cached(&raw(&mut db, "h")),
+        Some(3),
+        "unchanged keeps the cache"
+    );
     assert_eq!(add(&mut db, "h", &["d"]), Ok(true));
     assert_eq!(hll::cached(&raw(&mut db, "h")), None);
     assert_eq!(count(&mut db, "missing"), Ok(0));
-    assert!(db.find(b"missing", NOW).is_none(), "PFCOUNT creates nothing");
+    assert!(
+        db.find(b"missing", NOW).is_none(),
+        "PFCOUNT creates nothing"
+    );
 }
 
 #[test]
@@ -98,7 +109,10 @@ fn merge_and_store() {
     assert_eq!(hll::count_raw(&p.max), count(&mut db, "ab").unwrap());
     op_pfmerge_store(&mut db, b"dst", &p.max, p.dense, MAX, NOW).unwrap();
     let (dst, ab) = (raw(&mut db, "dst"), raw(&mut db, "ab"));
-    assert!(dst[hll::HDR_SIZE..] == ab[hll::HDR_SIZE..], "same dense registers");
+    assert!(
+        dst[hll::HDR_SIZE..] == ab[hll::HDR_SIZE..],
+        "same dense registers"
+    );
     assert_eq!(hll::cached(&dst), None);
     // A sparse-only merge into an existing sparse destination stays sparse.
     let p = op_merge_sources(&mut db, &mut stats, [(1, &b"b"[..])], NOW);
