@@ -10,14 +10,14 @@
 //! maximum and reports the error of the earliest bad key in argument order; PFCOUNT then counts
 //! there without writing anything, PFMERGE writes the destination in the concluding hop (the
 //! destination is itself a source when it exists). When all keys share a shard everything runs
-//! there. `hll-sparse-max-bytes` is Redis's default, 3000 (not configurable yet).
+//! there. Sparse values grow up to `hll-sparse-max-bytes` (the shard's `Limits`), then turn dense.
 
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
 use crate::multi::{panic_reply, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
-use darter_collections::hll::{self, DEFAULT_SPARSE_MAX_BYTES, REGISTERS};
+use darter_collections::hll::{self, REGISTERS};
 use darter_collections::{StrValue, Value};
 use darter_engine::keys::key_hash;
 use darter_engine::shard::ShardStats;
@@ -133,7 +133,8 @@ pub fn op_pfadd<'a>(
 fn cmd_pfadd(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let (args, now) = (sc.args, sc.now_ms);
     let elems = args[2..].iter().map(|a| &a[..]);
-    match op_pfadd(sc.slice(), &args[1], elems, DEFAULT_SPARSE_MAX_BYTES, now) {
+    let max_bytes = sc.shard.limits.hll_sparse_max_bytes;
+    match op_pfadd(sc.slice(), &args[1], elems, max_bytes, now) {
         Ok(u) => w.int(i64::from(u)),
         Err(e) => w.error(e.message()),
     }
@@ -330,13 +331,14 @@ fn cmd_pfmerge_shard(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let (args, now, db) = (sc.args, sc.now_ms, sc.db);
     sc.slice();
     let shard = &mut *sc.shard;
+    let max_bytes = shard.limits.hll_sparse_max_bytes;
     let (db, stats) = (&mut shard.dbs[db], &mut shard.stats);
     let keys = args.iter().enumerate().skip(1).map(|(i, k)| (i, &k[..]));
     let p = op_merge_sources(db, stats, keys, now);
     if let Some((_, e)) = p.err {
         return w.error(e.message());
     }
-    match op_pfmerge_store(db, &args[1], &p.max, p.dense, DEFAULT_SPARSE_MAX_BYTES, now) {
+    match op_pfmerge_store(db, &args[1], &p.max, p.dense, max_bytes, now) {
         Ok(()) => w.ok(),
         Err(e) => w.error(e.message()),
     }
@@ -364,15 +366,8 @@ fn cmd_pfmerge(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let mut job = failed.is_none().then(|| {
             let dest = args[1].clone();
             Box::new(move |s: &mut Shard| {
-                let now = s.now_ms();
-                op_pfmerge_store(
-                    &mut s.dbs[db],
-                    &dest,
-                    &max,
-                    dense,
-                    DEFAULT_SPARSE_MAX_BYTES,
-                    now,
-                )
+                let (now, max_bytes) = (s.now_ms(), s.limits.hll_sparse_max_bytes);
+                op_pfmerge_store(&mut s.dbs[db], &dest, &max, dense, max_bytes, now)
             }) as HopFn<Result<(), HllError>>
         });
         let jobs = (0..groups.shards.len())

@@ -4,7 +4,7 @@
 use super::*;
 
 const NOW: u64 = 1_700_000_000_000;
-const MAX: usize = DEFAULT_SPARSE_MAX_BYTES;
+const MAX: usize = hll::DEFAULT_SPARSE_MAX_BYTES;
 
 fn raw(db: &mut DbSlice, key: &str) -> Vec<u8> {
     db.find(key.as_bytes(), NOW)
