@@ -526,6 +526,25 @@ pub fn store_merged(
     Ok(())
 }
 
+/// PFDEBUG DECODE's listing of sparse opcodes: `z:len` (ZERO), `Z:len` (XZERO), `v:value,len`.
+pub fn decode_sparse(buf: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut p = HDR_SIZE;
+    while p < buf.len() {
+        let b = buf[p];
+        let (run, v, oplen) = opcode(buf, p);
+        out.push(if is_zero(b) {
+            format!("z:{run}")
+        } else if is_xzero(b) {
+            format!("Z:{run}")
+        } else {
+            format!("v:{v},{run}")
+        });
+        p += oplen;
+    }
+    out.join(" ")
+}
+
 /// Every register of a valid HLL, one byte each.
 pub fn registers(buf: &[u8]) -> Result<Vec<u8>, Corrupt> {
     let mut max = vec![0u8; REGISTERS];

@@ -151,3 +151,7 @@ pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 /// An HLL whose registers cannot be decoded (`invalid_hll_err`).
 pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+/// PFDEBUG on a missing key.
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+/// PFDEBUG DECODE of a dense HLL.
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";

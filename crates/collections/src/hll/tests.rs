@@ -53,6 +53,19 @@ fn matches_redis_bytes_and_counts() {
 }
 
 #[test]
+fn decode_lists_opcodes() {
+    assert_eq!(decode_sparse(&new_sparse()), "Z:16384");
+    // PFADD of "a" in redis-server 7.0.15: PFDEBUG DECODE gives this.
+    let mut v = new_sparse();
+    add(&mut v, b"a", 3000).unwrap();
+    assert_eq!(decode_sparse(&v), "Z:12711 v:2,1 Z:3672");
+    let mut w = new_sparse();
+    sparse_set(&mut w, 1, 3, 3000).unwrap();
+    sparse_set(&mut w, 2, 3, 3000).unwrap();
+    assert_eq!(decode_sparse(&w), "z:1 v:3,2 Z:16381");
+}
+
+#[test]
 fn empty_and_header() {
     let v = new_sparse();
     assert_eq!(v, hex("48594c4c0100000000000000000000007fff"));

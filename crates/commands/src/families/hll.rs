@@ -1,4 +1,5 @@
-//! HyperLogLog family: PFADD PFCOUNT PFMERGE, as Redis 7.0's hyperloglog.c.
+//! HyperLogLog family: PFADD PFCOUNT PFMERGE PFDEBUG, as Redis 7.0's hyperloglog.c (PFSELFTEST is
+//! not implemented; `darter_collections::hll`'s tests cover what it checks).
 //!
 //! HLLs are plain strings in Redis's exact sparse/dense format (`darter_collections::hll`), so
 //! GET/SET, DUMP/RESTORE and dump files carry them unchanged between Redis and darter. Commands
@@ -37,6 +38,7 @@ pub static COMMANDS: &[Cmd] = &[
             coord: cmd_pfcount,
         },
     ),
+    Cmd::new("pfdebug", Handler::Shard(cmd_pfdebug)),
     Cmd::new(
         "pfmerge",
         Handler::Multi {
@@ -385,4 +387,95 @@ fn cmd_pfmerge(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             Err(e) => c.out.error(e.message()),
         }
     })
+}
+
+// -------------------------------------------------------------------------------------------------
+// PFDEBUG
+// -------------------------------------------------------------------------------------------------
+
+/// What PFDEBUG replies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PfDebug {
+    /// GETREG: every register (the value is made dense first).
+    Registers(Vec<u8>),
+    /// DECODE: the sparse opcodes.
+    Decoded(String),
+    /// ENCODING: `dense` or `sparse`.
+    Encoding(&'static str),
+    /// TODENSE: whether the value was converted.
+    Converted(bool),
+}
+
+/// Why PFDEBUG did not apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PfDebugError {
+    NoKey,
+    Hll(HllError),
+    NotSparse,
+    /// An unknown subcommand (as Redis prints it: up to its first NUL byte).
+    Unknown(String),
+}
+
+/// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key. Like Redis, the key is looked up, checked and
+/// made `raw` before the subcommand is recognised.
+pub fn op_pfdebug(
+    db: &mut DbSlice,
+    sub: &[u8],
+    key: &[u8],
+    now: u64,
+) -> Result<PfDebug, PfDebugError> {
+    let e = db.find(key, now).ok_or(PfDebugError::NoKey)?;
+    check(e).map_err(PfDebugError::Hll)?;
+    let end = memchr::memchr(0, sub).unwrap_or(sub.len());
+    let sub = &sub[..end];
+    e.with_raw_mut(|buf| {
+        let corrupt = |_| PfDebugError::Hll(HllError::Corrupt);
+        if sub.eq_ignore_ascii_case(b"getreg") {
+            hll::to_dense(buf).map_err(corrupt)?;
+            let regs = &buf[hll::HDR_SIZE..];
+            Ok(PfDebug::Registers(
+                (0..REGISTERS).map(|i| hll::dense_get(regs, i)).collect(),
+            ))
+        } else if sub.eq_ignore_ascii_case(b"decode") {
+            if buf[4] != hll::SPARSE {
+                return Err(PfDebugError::NotSparse);
+            }
+            Ok(PfDebug::Decoded(hll::decode_sparse(buf)))
+        } else if sub.eq_ignore_ascii_case(b"encoding") {
+            Ok(PfDebug::Encoding(if buf[4] == hll::DENSE {
+                "dense"
+            } else {
+                "sparse"
+            }))
+        } else if sub.eq_ignore_ascii_case(b"todense") {
+            let sparse = buf[4] == hll::SPARSE;
+            hll::to_dense(buf).map_err(corrupt)?;
+            Ok(PfDebug::Converted(sparse))
+        } else {
+            Err(PfDebugError::Unknown(
+                String::from_utf8_lossy(sub).into_owned(),
+            ))
+        }
+    })
+    .expect("checked: a string")
+}
+
+/// PFDEBUG subcommand key
+fn cmd_pfdebug(sc: &mut ShardCmd, w: &mut ReplyWriter) {
+    let (args, now) = (sc.args, sc.now_ms);
+    match op_pfdebug(sc.slice(), &args[1], &args[2], now) {
+        Ok(PfDebug::Registers(regs)) => {
+            w.array(regs.len());
+            for r in regs {
+                w.int(i64::from(r));
+            }
+        }
+        Ok(PfDebug::Decoded(s)) => w.bulk(s.as_bytes()),
+        Ok(PfDebug::Encoding(e)) => w.simple(e.as_bytes()),
+        Ok(PfDebug::Converted(c)) => w.int(i64::from(c)),
+        Err(PfDebugError::NoKey) => w.error(errors::PFDEBUG_NO_KEY),
+        Err(PfDebugError::Hll(e)) => w.error(e.message()),
+        Err(PfDebugError::NotSparse) => w.error(errors::PFDEBUG_NOT_SPARSE),
+        Err(PfDebugError::Unknown(s)) => w.error(&format!("ERR Unknown PFDEBUG subcommand '{s}'")),
+    }
 }

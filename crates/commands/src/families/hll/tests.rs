@@ -124,3 +124,40 @@ fn merge_and_store() {
     parts.absorb(p.clone());
     assert_eq!(parts.max, p.max);
 }
+
+#[test]
+fn pfdebug() {
+    let mut db = DbSlice::new();
+    let dbg = |db: &mut DbSlice, sub: &str, key: &str| {
+        op_pfdebug(db, sub.as_bytes(), key.as_bytes(), NOW)
+    };
+    assert_eq!(dbg(&mut db, "encoding", "h"), Err(PfDebugError::NoKey));
+    add(&mut db, "h", &["a"]).unwrap();
+    assert_eq!(
+        dbg(&mut db, "ENCODING", "h"),
+        Ok(PfDebug::Encoding("sparse"))
+    );
+    assert_eq!(
+        dbg(&mut db, "decode", "h"),
+        Ok(PfDebug::Decoded("Z:12711 v:2,1 Z:3672".into()))
+    );
+    assert_eq!(
+        dbg(&mut db, "nope", "h"),
+        Err(PfDebugError::Unknown("nope".into()))
+    );
+    assert_eq!(dbg(&mut db, "todense", "h"), Ok(PfDebug::Converted(true)));
+    assert_eq!(dbg(&mut db, "todense", "h"), Ok(PfDebug::Converted(false)));
+    assert_eq!(dbg(&mut db, "decode", "h"), Err(PfDebugError::NotSparse));
+    let Ok(PfDebug::Registers(r)) = dbg(&mut db, "getreg", "h") else {
+        panic!("registers")
+    };
+    assert_eq!(
+        (r.len(), r[12711], r.iter().map(|&x| x as u32).sum::<u32>()),
+        (16384, 2, 2)
+    );
+    put(&mut db, "s", b"plain".to_vec());
+    assert_eq!(
+        dbg(&mut db, "getreg", "s"),
+        Err(PfDebugError::Hll(HllError::NotHll))
+    );
+}
