@@ -552,5 +552,68 @@ pub fn registers(buf: &[u8]) -> Result<Vec<u8>, Corrupt> {
     Ok(max)
 }
 
+/// PFSELFTEST (`pfselftestCommand`): register access on random values, then 10 million distinct
+/// elements added to a dense and a sparse HLL, checking at each power of ten that the sparse one
+/// is still sparse while small, that both count the same, and that the error stays within six
+/// standard errors. `seed` stands in for Redis's `rand()`; the error text is Redis's.
+pub fn selftest(seed: u64, max_bytes: usize) -> Result<(), String> {
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut dense = new_sparse();
+    to_dense(&mut dense).expect("an empty HLL converts");
+    let mut bytes = vec![0u8; REGISTERS];
+    for _ in 0..1000 {
+        let regs = &mut dense[HDR_SIZE..];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (next() as u8) & REGISTER_MAX;
+            dense_put(regs, i, *b);
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            let v = dense_get(regs, i);
+            if v != b {
+                return Err(format!("TESTFAILED Register {i} should be {b} but is {v}"));
+            }
+        }
+    }
+    dense[HDR_SIZE..].fill(0);
+    let mut sparse = new_sparse();
+    let relerr = 1.04 / (REGISTERS as f64).sqrt();
+    let mut checkpoint: u64 = 1;
+    let seed = next();
+    for j in 1..=10_000_000u64 {
+        let ele = (j ^ seed).to_ne_bytes();
+        add(&mut dense, &ele, max_bytes).map_err(|_| "TESTFAILED dense add".to_string())?;
+        add(&mut sparse, &ele, max_bytes).map_err(|_| "TESTFAILED sparse add".to_string())?;
+        if j != checkpoint {
+            continue;
+        }
+        if j < (max_bytes / 2) as u64 && sparse[4] != SPARSE {
+            return Err("TESTFAILED sparse encoding not used".into());
+        }
+        let card = count(&dense).map_err(|_| "TESTFAILED dense count".to_string())?;
+        if count(&sparse) != Ok(card) {
+            return Err("TESTFAILED dense/sparse disagree".into());
+        }
+        let abserr = (checkpoint as i64 - card as i64).unsigned_abs();
+        let maxerr = if j == 10 {
+            1
+        } else {
+            (relerr * 6.0 * checkpoint as f64).ceil() as u64
+        };
+        if abserr > maxerr {
+            return Err(format!(
+                "TESTFAILED Too big error. card:{checkpoint} abserr:{abserr}"
+            ));
+        }
+        checkpoint *= 10;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

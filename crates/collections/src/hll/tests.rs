@@ -66,6 +66,14 @@ fn decode_lists_opcodes() {
 }
 
 #[test]
+fn selftest_passes() {
+    assert_eq!(
+        selftest(0x1234_5678_9abc_def1, DEFAULT_SPARSE_MAX_BYTES),
+        Ok(())
+    );
+}
+
+#[test]
 fn empty_and_header() {
     let v = new_sparse();
     assert_eq!(v, hex("48594c4c0100000000000000000000007fff"));

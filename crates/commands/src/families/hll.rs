@@ -1,5 +1,4 @@
-//! HyperLogLog family: PFADD PFCOUNT PFMERGE PFDEBUG, as Redis 7.0's hyperloglog.c (PFSELFTEST is
-//! not implemented; `darter_collections::hll`'s tests cover what it checks).
+//! HyperLogLog family: PFADD PFCOUNT PFMERGE PFDEBUG PFSELFTEST, as Redis 7.0's hyperloglog.c.
 //!
 //! HLLs are plain strings in Redis's exact sparse/dense format (`darter_collections::hll`), so
 //! GET/SET, DUMP/RESTORE and dump files carry them unchanged between Redis and darter. Commands
@@ -39,6 +38,7 @@ pub static COMMANDS: &[Cmd] = &[
         },
     ),
     Cmd::new("pfdebug", Handler::Shard(cmd_pfdebug)),
+    Cmd::new("pfselftest", Handler::Conn(cmd_pfselftest)),
     Cmd::new(
         "pfmerge",
         Handler::Multi {
@@ -478,4 +478,21 @@ fn cmd_pfdebug(sc: &mut ShardCmd, w: &mut ReplyWriter) {
         Err(PfDebugError::NotSparse) => w.error(errors::PFDEBUG_NOT_SPARSE),
         Err(PfDebugError::Unknown(s)) => w.error(&format!("ERR Unknown PFDEBUG subcommand '{s}'")),
     }
+}
+
+// -------------------------------------------------------------------------------------------------
+// PFSELFTEST
+// -------------------------------------------------------------------------------------------------
+
+/// PFSELFTEST: `hll::selftest` on the connection's thread (like Redis, it takes a while), seeded
+/// from the clock.
+fn cmd_pfselftest(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    Box::pin(async move {
+        let seed = c.engine().clock.now_us();
+        let max_bytes = c.server.config.limits().hll_sparse_max_bytes;
+        match hll::selftest(seed, max_bytes) {
+            Ok(()) => c.out.ok(),
+            Err(e) => c.out.error(&e),
+        }
+    })
 }
