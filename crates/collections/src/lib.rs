@@ -9,6 +9,7 @@ pub mod dash;
 pub mod dense;
 pub mod hash;
 pub mod hashval;
+pub mod hll;
 pub mod intset;
 pub mod limits;
 pub mod list;

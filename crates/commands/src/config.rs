@@ -106,6 +106,7 @@ enum Id {
     SetMaxListpackValue,
     ZsetMaxListpackEntries,
     ZsetMaxListpackValue,
+    HllSparseMaxBytes,
 }
 
 struct Param {
@@ -200,7 +201,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 23] = [
+static TABLE: [Param; 24] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -226,6 +227,7 @@ static TABLE: [Param; 23] = [
     row(Id::SetMaxListpackValue, "set-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64"),
     Param { aliases: &["zset-max-ziplist-entries"], ..row(Id::ZsetMaxListpackEntries, "zset-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128") },
     Param { aliases: &["zset-max-ziplist-value"], ..row(Id::ZsetMaxListpackValue, "zset-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
+    row(Id::HllSparseMaxBytes, "hll-sparse-max-bytes", umem(0, i64::MAX), MUTABLE, "3000"),
 ];
 
 impl Param {
@@ -600,6 +602,7 @@ impl ConfigStore {
             set_max_listpack_value: n(Id::SetMaxListpackValue),
             zset_max_listpack_entries: n(Id::ZsetMaxListpackEntries),
             zset_max_listpack_value: n(Id::ZsetMaxListpackValue),
+            hll_sparse_max_bytes: n(Id::HllSparseMaxBytes),
         }
     }
     /// Already clamped to 1..=500.
@@ -1146,7 +1149,7 @@ mod tests {
             ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
             ("set-max-listpack-value", "64"), ("zset-max-listpack-entries", "128"),
             ("zset-max-ziplist-entries", "128"), ("zset-max-listpack-value", "64"),
-            ("zset-max-ziplist-value", "64"),
+            ("zset-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1326,6 +1329,7 @@ mod tests {
             "zset-max-ziplist-entries",
             "zset-max-listpack-value",
             "zset-max-ziplist-value",
+            "hll-sparse-max-bytes",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(

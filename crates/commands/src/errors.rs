@@ -156,3 +156,12 @@ pub const BITFIELD_TYPE: &str =
 pub const BITFIELD_OVERFLOW_TYPE: &str = "ERR Invalid OVERFLOW type specified";
 pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
 pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+// HyperLogLog family.
+/// A string key that is not a HyperLogLog (`isHLLObjectOrReply`).
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+/// An HLL whose registers cannot be decoded (`invalid_hll_err`).
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+/// PFDEBUG on a missing key.
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+/// PFDEBUG DECODE of a dense HLL.
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";

@@ -9,6 +9,7 @@ pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod memory;
 pub mod server;
@@ -28,6 +29,7 @@ pub static ALL: &[&[Cmd]] = &[
     blocking::COMMANDS,
     sort::COMMANDS,
     hash::COMMANDS,
+    hll::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
