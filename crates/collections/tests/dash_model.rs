@@ -10,71 +10,22 @@
 use darter_collections::dash::{DashTable, DASH_SCAN_END, SLOTS_PER_SEGMENT};
 use darter_collections::hash_key;
 use proptest::prelude::*;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-// ---- counting allocator (per thread, so parallel tests do not disturb each other) ----
-
-struct Counting;
-
-thread_local! {
-    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add_live(n: isize) {
-    // `try_with`: allocations during thread teardown must not panic.
-    let _ = LIVE_BYTES.try_with(|c| c.set(c.get() + n));
-}
-
-// SAFETY: forwards to `System` unchanged; only counts sizes in a thread-local `Cell` (no
-// allocation, no reentrancy).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        add_live(l.size() as isize);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        add_live(l.size() as isize);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        add_live(-(l.size() as isize));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        add_live(new as isize - l.size() as isize);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+mod common;
+use common::{live_bytes, size, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.with(|c| c.get())
-}
 
 fn cases(default: u32) -> u32 {
     std::env::var("DASH_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if cfg!(miri) { 1 } else { default })
-}
-
-/// Scales a size down under Miri.
-fn size(n: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        n
-    }
 }
 
 fn key(k: u32) -> Vec<u8> {

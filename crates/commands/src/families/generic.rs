@@ -518,8 +518,12 @@ pub struct ScanFilter {
     pub type_name: Option<Bytes>,
 }
 
-/// SCAN's options after the cursor, with Redis's errors in Redis's order.
-fn parse_scan_opts(opts: &[Bytes]) -> Result<(usize, ScanFilter), &'static str> {
+/// SCAN's options after the cursor, with Redis's errors in Redis's order (`scanGenericCommand`,
+/// shared by SCAN, HSCAN and SSCAN); TYPE is accepted only when `with_type` (SCAN's alone).
+pub fn parse_scan_opts(
+    opts: &[Bytes],
+    with_type: bool,
+) -> Result<(usize, ScanFilter), &'static str> {
     let mut count = 10usize;
     let mut f = ScanFilter::default();
     let mut i = 0;
@@ -535,7 +539,7 @@ fn parse_scan_opts(opts: &[Bytes]) -> Result<(usize, ScanFilter), &'static str> 
         } else if o.eq_ignore_ascii_case(b"match") && has_value {
             let p = opts[i + 1].clone();
             f.pattern = (&p[..] != b"*").then_some(p);
-        } else if o.eq_ignore_ascii_case(b"type") && has_value {
+        } else if with_type && o.eq_ignore_ascii_case(b"type") && has_value {
             f.type_name = Some(opts[i + 1].clone());
         } else {
             return Err(errors::SYNTAX);
@@ -602,7 +606,7 @@ fn cmd_scan(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let Some(cursor) = parse_cursor(&args[1]) else {
             return c.out.error(errors::INVALID_CURSOR);
         };
-        let (count, filter) = match parse_scan_opts(&args[2..]) {
+        let (count, filter) = match parse_scan_opts(&args[2..], true) {
             Ok(x) => x,
             Err(e) => return c.out.error(e),
         };

@@ -544,28 +544,11 @@ pub struct HscanOpts {
 
 /// Parses HSCAN's options as Redis 7.0's `scanGenericCommand` (TYPE is SCAN's only).
 pub fn parse_hscan_opts(opts: &[Bytes]) -> Result<HscanOpts, &'static str> {
-    let mut o = HscanOpts {
-        count: 10,
-        pattern: None,
-    };
-    let mut i = 0;
-    while i < opts.len() {
-        let has_value = opts.len() - i >= 2;
-        if opts[i].eq_ignore_ascii_case(b"count") && has_value {
-            let v = string2ll(&opts[i + 1]).ok_or(errors::NOT_INTEGER)?;
-            if v < 1 {
-                return Err(errors::SYNTAX);
-            }
-            o.count = usize::try_from(v).unwrap_or(usize::MAX);
-        } else if opts[i].eq_ignore_ascii_case(b"match") && has_value {
-            let p = opts[i + 1].clone();
-            o.pattern = (&p[..] != b"*").then_some(p);
-        } else {
-            return Err(errors::SYNTAX);
-        }
-        i += 2;
-    }
-    Ok(o)
+    let (count, f) = crate::families::generic::parse_scan_opts(opts, false)?;
+    Ok(HscanOpts {
+        count,
+        pattern: f.pattern,
+    })
 }
 
 /// One HSCAN step: the next cursor and the matching (field, value) pairs.

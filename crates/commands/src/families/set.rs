@@ -466,27 +466,7 @@ fn cmd_spop(sc: &mut ShardCmd, w: &mut ReplyWriter) {
 
 /// SSCAN's options (after the cursor), with Redis's errors in Redis's order.
 fn parse_sscan_opts(opts: &[Bytes]) -> Result<(usize, Option<Bytes>), &'static str> {
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut i = 0;
-    while i < opts.len() {
-        let has_value = opts.len() - i >= 2;
-        let o = &opts[i];
-        if o.eq_ignore_ascii_case(b"count") && has_value {
-            let v = parse_i64(&opts[i + 1]).ok_or(errors::NOT_INTEGER)?;
-            if v < 1 {
-                return Err(errors::SYNTAX);
-            }
-            count = usize::try_from(v).unwrap_or(usize::MAX);
-        } else if o.eq_ignore_ascii_case(b"match") && has_value {
-            let p = opts[i + 1].clone();
-            pattern = (&p[..] != b"*").then_some(p);
-        } else {
-            return Err(errors::SYNTAX);
-        }
-        i += 2;
-    }
-    Ok((count, pattern))
+    crate::families::generic::parse_scan_opts(opts, false).map(|(count, f)| (count, f.pattern))
 }
 
 /// One SSCAN step: the next cursor and the members found (filtered by `pattern`). Small

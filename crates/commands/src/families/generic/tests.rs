@@ -259,11 +259,12 @@ fn scan_options_parse_with_redis_errors() {
             .map(|s| Bytes::from(s.to_string()))
             .collect::<Vec<_>>()
     };
-    let (count, f) = parse_scan_opts(&b(&["MATCH", "a*", "count", "5", "type", "string"])).unwrap();
+    let (count, f) =
+        parse_scan_opts(&b(&["MATCH", "a*", "count", "5", "type", "string"]), true).unwrap();
     assert_eq!(count, 5);
     assert_eq!(f.pattern.as_deref(), Some(&b"a*"[..]));
     assert_eq!(f.type_name.as_deref(), Some(&b"string"[..]));
-    let (count, f) = parse_scan_opts(&b(&["match", "*"])).unwrap();
+    let (count, f) = parse_scan_opts(&b(&["match", "*"]), true).unwrap();
     assert_eq!(count, 10);
     assert!(f.pattern.is_none(), "MATCH * filters nothing");
     for (opts, err) in [
@@ -273,7 +274,11 @@ fn scan_options_parse_with_redis_errors() {
         (&["match"][..], errors::SYNTAX),
         (&["foo", "bar"][..], errors::SYNTAX),
     ] {
-        assert_eq!(parse_scan_opts(&b(opts)).unwrap_err(), err, "{opts:?}");
+        assert_eq!(
+            parse_scan_opts(&b(opts), true).unwrap_err(),
+            err,
+            "{opts:?}"
+        );
     }
 }
 
