@@ -72,19 +72,25 @@ impl Leftovers {
     }
 }
 
-pub fn run(opts: &CompareOpts) -> Result<(), String> {
-    let workspace = workspace_root();
-    let darter_path = match &opts.darter {
-        Some(p) => p.clone(),
-        None => workspace.join("target/release/darter"),
+/// The darter binary (`--darter`, else the workspace's release build) and redis-server, both
+/// resolved to paths, with how to get each when it is missing.
+pub fn resolve_servers(darter: Option<&Path>, redis: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let darter_path = match darter {
+        Some(p) => p.to_path_buf(),
+        None => workspace_root().join("target/release/darter"),
     };
     let darter_bin = resolve_program(&darter_path).map_err(|e| {
         format!(
             "{e}\n  build it with `cargo build --release -p darter-server` or pass --darter PATH"
         )
     })?;
-    let redis_bin = resolve_program(&opts.redis)
+    let redis_bin = resolve_program(redis)
         .map_err(|e| format!("{e}\n  install it with `apt-get install redis-server`"))?;
+    Ok((darter_bin, redis_bin))
+}
+
+pub fn run(opts: &CompareOpts) -> Result<(), String> {
+    let (darter_bin, redis_bin) = resolve_servers(opts.darter.as_deref(), &opts.redis)?;
     let bench_bin = resolve_program(&opts.benchmark)
         .map_err(|e| format!("{e}\n  install it with `apt-get install redis-tools`"))?;
     if opts.server_cpu.is_some() || opts.client_cpu.is_some() {
@@ -94,7 +100,7 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
     let results_dir = opts
         .results_dir
         .clone()
-        .unwrap_or_else(|| workspace.join("bench/results"));
+        .unwrap_or_else(|| workspace_root().join("bench/results"));
 
     let log_dir = std::env::temp_dir().join(format!("darter-bench-{}", std::process::id()));
     std::fs::create_dir_all(&log_dir)

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::args::MemoryOpts;
-use crate::compare::{resolve_program, workspace_root};
+use crate::compare::{resolve_program, resolve_servers, workspace_root};
 use crate::loader::{self, LoadParams, LoadStats};
 use crate::machine::{self, MachineInfo};
 use crate::proc_mem::{self, MemSample};
@@ -100,18 +100,7 @@ pub struct MemContext {
 }
 
 pub fn run(opts: &MemoryOpts) -> Result<(), String> {
-    let workspace = workspace_root();
-    let darter_path = match &opts.darter {
-        Some(p) => p.clone(),
-        None => workspace.join("target/release/darter"),
-    };
-    let darter_bin = resolve_program(&darter_path).map_err(|e| {
-        format!(
-            "{e}\n  build it with `cargo build --release -p darter-server` or pass --darter PATH"
-        )
-    })?;
-    let redis_bin = resolve_program(&opts.redis)
-        .map_err(|e| format!("{e}\n  install it with `apt-get install redis-server`"))?;
+    let (darter_bin, redis_bin) = resolve_servers(opts.darter.as_deref(), &opts.redis)?;
     if opts.server_cpu.is_some() {
         resolve_program(Path::new("taskset"))
             .map_err(|e| format!("{e}\n  install util-linux or drop --server-cpu"))?;
@@ -119,7 +108,7 @@ pub fn run(opts: &MemoryOpts) -> Result<(), String> {
     let results_dir = opts
         .results_dir
         .clone()
-        .unwrap_or_else(|| workspace.join("bench/results"));
+        .unwrap_or_else(|| workspace_root().join("bench/results"));
     let log_dir = std::env::temp_dir().join(format!("darter-bench-mem-{}", std::process::id()));
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
