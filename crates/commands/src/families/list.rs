@@ -150,13 +150,6 @@ fn list_len_notouch(db: &mut DbSlice, key: &[u8], now: u64) -> Result<Option<usi
     }
 }
 
-/// Deletes `key` when its list is empty (Redis never keeps an empty list).
-fn drop_if_empty(db: &mut DbSlice, key: &[u8], now: u64) {
-    if matches!(find_list(db, key, now), Ok(Some(l)) if l.is_empty()) {
-        db.remove(key, now);
-    }
-}
-
 fn bulk_entry(w: &mut ReplyWriter, e: LpEntry<'_>) {
     match e {
         LpEntry::Int(v) => w.bulk_int(v),
@@ -640,7 +633,9 @@ pub fn op_ltrim(
 ) -> Result<(), OpError> {
     if let Some(l) = find_list(db, key, now)? {
         l.trim(start, stop, cfg);
-        drop_if_empty(db, key, now);
+        if l.is_empty() {
+            db.remove(key, now);
+        }
     }
     Ok(())
 }
