@@ -180,15 +180,6 @@ impl Waiter for Blocked {
     }
 }
 
-fn mpop_reply(w: &mut ReplyWriter, key: &[u8], v: &[Vec<u8>]) {
-    w.array(2);
-    w.bulk(key);
-    w.array(v.len());
-    for x in v {
-        w.bulk(x);
-    }
-}
-
 /// Result of one atomic attempt.
 enum Attempt {
     /// Served (or failed with an error reply) without blocking.
@@ -239,7 +230,7 @@ fn serve_now(shard: &mut Shard, db: usize, key: &[u8], op: &Op, proto: Protocol)
         }
         Op::MPop(end, count) => {
             let v = pop_list(shard, db, key, *end, *count);
-            mpop_reply(&mut w, key, &v);
+            list::popped_reply(&mut w, key, &v);
         }
         Op::Move { from, dst, to } => {
             let (now, cfg) = (shard.now_ms(), shard.limits.list);

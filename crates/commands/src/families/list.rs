@@ -957,14 +957,17 @@ pub fn op_mpop<K: AsRef<[u8]>>(
     Ok(None)
 }
 
+/// What LMPOP and BLMPOP answer for elements popped from `key`: `[key, [elements]]`.
+pub fn popped_reply(w: &mut ReplyWriter, key: &[u8], values: &[Vec<u8>]) {
+    w.array(2);
+    w.bulk(key);
+    bulk_array(w, values);
+}
+
 /// LMPOP's reply; `keys` are the command's keys.
 fn mpop_reply(w: &mut ReplyWriter, keys: &[Bytes], r: Result<Option<Popped>, OpError>) {
     match r {
-        Ok(Some(p)) => {
-            w.array(2);
-            w.bulk(&keys[p.key]);
-            bulk_array(w, &p.values);
-        }
+        Ok(Some(p)) => popped_reply(w, &keys[p.key], &p.values),
         Ok(None) => w.null_array(),
         Err(e) => w.error(e.message()),
     }

@@ -17,8 +17,8 @@ use crate::errors;
 use crate::multi::panic_reply;
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
-use darter_collections::num::{format_i64, string2ll};
-use darter_collections::{HashValue, List, LpEntry, SetValue, Value};
+use darter_collections::num::string2ll;
+use darter_collections::{List, Value};
 use darter_engine::keys::{key_fp, key_hash, shard_of};
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, LockReq, Panicked, Record, Shard, Transaction};
@@ -109,16 +109,7 @@ fn lookup(db: &mut DbSlice, key: &[u8], field: Option<&[u8]>, now: u64) -> Optio
     match field {
         None => e.as_str().map(|s| s.to_vec()),
         Some(f) => match e.obj()? {
-            Value::Hash(HashValue::Dense(m)) => m.get(f).map(<[u8]>::to_vec),
-            Value::Hash(HashValue::Packed(lp)) => {
-                let mut it = lp.iter();
-                while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                    if k.eq_bytes(f) {
-                        return Some(v.to_vec());
-                    }
-                }
-                None
-            }
+            Value::Hash(h) => h.get(f).map(|v| v.to_vec()),
             _ => None,
         },
     }
@@ -131,31 +122,9 @@ fn elements(db: &mut DbSlice, key: &[u8], now: u64) -> Result<(Vec<Vec<u8>>, boo
         return Ok((Vec::new(), false));
     };
     match e.obj() {
-        Some(Value::List(l)) => Ok((list_elems(l), false)),
-        Some(Value::Set(s)) => Ok((set_elems(s), true)),
+        Some(Value::List(l)) => Ok((l.iter().map(|e| e.to_vec()).collect(), false)),
+        Some(Value::Set(s)) => Ok((s.members(), true)),
         _ => Err(()),
-    }
-}
-
-fn list_elems(l: &List) -> Vec<Vec<u8>> {
-    l.iter().map(|e| e.to_vec()).collect()
-}
-
-fn lp_elems(lp: &darter_collections::ListPack) -> Vec<Vec<u8>> {
-    lp.iter().map(|e: LpEntry<'_>| e.to_vec()).collect()
-}
-
-fn set_elems(s: &SetValue) -> Vec<Vec<u8>> {
-    match s {
-        SetValue::Ints(i) => i
-            .iter()
-            .map(|v| {
-                let mut buf = [0u8; 20];
-                format_i64(v, &mut buf).to_vec()
-            })
-            .collect(),
-        SetValue::Packed(lp) => lp_elems(lp),
-        SetValue::Dense(d) => d.iter().map(<[u8]>::to_vec).collect(),
     }
 }
 
