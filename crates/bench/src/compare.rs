@@ -107,25 +107,12 @@ pub fn run(opts: &CompareOpts) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
 
     let ports = server::free_ports(2).map_err(|e| format!("cannot pick free ports: {e}"))?;
-    let redis_spec = ServerSpec {
-        name: "redis".into(),
-        program: redis_bin.clone(),
-        args: [
-            "--port",
-            &ports[0].to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(opts.redis_args.iter().cloned())
-        .collect(),
-        cpu: opts.server_cpu.clone(),
-    };
+    let redis_spec = ServerSpec::redis(
+        &redis_bin,
+        ports[0],
+        &opts.redis_args,
+        opts.server_cpu.clone(),
+    );
     let mut darter_args = vec!["--port".to_string(), ports[1].to_string()];
     if opts.darter_threads_flag {
         darter_args.extend(["--proactor_threads".to_string(), "1".to_string()]);

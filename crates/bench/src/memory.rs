@@ -113,25 +113,8 @@ pub fn run(opts: &MemoryOpts) -> Result<(), String> {
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
 
-    let redis_spec = |port: u16| ServerSpec {
-        name: "redis".into(),
-        program: redis_bin.clone(),
-        args: [
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(opts.redis_args.iter().cloned())
-        .collect(),
-        cpu: opts.server_cpu.clone(),
-    };
+    let redis_spec =
+        |port: u16| ServerSpec::redis(&redis_bin, port, &opts.redis_args, opts.server_cpu.clone());
     let darter_spec = |port: u16| {
         let mut args = vec!["--port".to_string(), port.to_string()];
         if let Some(n) = opts.darter_threads {
@@ -429,13 +412,7 @@ pub fn detail_table(ms: &[Measurement]) -> String {
 pub fn render(ctx: &MemContext, ms: &[Measurement]) -> String {
     let m = &ctx.machine;
     let mut out = String::from("# darter vs redis-server: memory\n\n");
-    let _ = writeln!(out, "- date: {}", m.timestamp_utc);
-    let _ = writeln!(
-        out,
-        "- machine: nproc {} (online {}), {}",
-        m.nproc, m.online, m.cpu_model
-    );
-    let _ = writeln!(out, "- kernel: {}", m.kernel);
+    report::machine_lines(&mut out, m);
     let _ = writeln!(
         out,
         "- load average (1/5/15 min): {} before, {} after",

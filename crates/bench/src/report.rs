@@ -200,11 +200,8 @@ pub fn raw_table(samples: &[Sample]) -> String {
     out
 }
 
-/// Full Markdown document for `samples` (all tests, or one test's subset).
-pub fn render(title: &str, ctx: &Context, samples: &[Sample]) -> String {
-    let m = &ctx.machine;
-    let mut out = String::new();
-    let _ = writeln!(out, "# {title}\n");
+/// The date, machine and kernel lines every report starts with.
+pub fn machine_lines(out: &mut String, m: &crate::machine::MachineInfo) {
     let _ = writeln!(out, "- date: {}", m.timestamp_utc);
     let _ = writeln!(
         out,
@@ -212,6 +209,14 @@ pub fn render(title: &str, ctx: &Context, samples: &[Sample]) -> String {
         m.nproc, m.online, m.cpu_model
     );
     let _ = writeln!(out, "- kernel: {}", m.kernel);
+}
+
+/// Full Markdown document for `samples` (all tests, or one test's subset).
+pub fn render(title: &str, ctx: &Context, samples: &[Sample]) -> String {
+    let m = &ctx.machine;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {title}\n");
+    machine_lines(&mut out, m);
     let _ = writeln!(
         out,
         "- load average (1/5/15 min): {} before, {} after (server + client add about 2; more suggests other load)",

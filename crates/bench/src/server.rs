@@ -46,6 +46,27 @@ pub struct ServerSpec {
 }
 
 impl ServerSpec {
+    /// redis-server on `port` with persistence off and in the foreground, then `extra` args.
+    pub fn redis(program: &Path, port: u16, extra: &[String], cpu: Option<String>) -> ServerSpec {
+        let base = [
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]
+        .map(String::from);
+        ServerSpec {
+            name: "redis".into(),
+            program: program.to_path_buf(),
+            args: base.into_iter().chain(extra.iter().cloned()).collect(),
+            cpu,
+        }
+    }
+
     /// Full argv including the optional `taskset -c CPU` prefix.
     pub fn argv(&self) -> Vec<String> {
         let mut v = Vec::new();
