@@ -10,6 +10,7 @@ use crate::intset::IntSet;
 use crate::list::List;
 use crate::listpack::ListPack;
 use crate::num::{format_i64, string2ll};
+use crate::zsetval::ZSetValue;
 
 /// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
 pub const EMBSTR_LIMIT: usize = 44;
@@ -179,6 +180,7 @@ pub enum Value {
     List(List),
     Hash(HashValue),
     Set(SetValue),
+    ZSet(ZSetValue),
 }
 
 /// Equal when of the same type with the same contents in the same encoding (lists element by
@@ -196,6 +198,13 @@ impl PartialEq for Value {
             }
             (Value::Hash(a), Value::Hash(b)) => a == b,
             (Value::Set(a), Value::Set(b)) => a == b,
+            (Value::ZSet(a), Value::ZSet(b)) => {
+                a.encoding_name() == b.encoding_name()
+                    && a.len() == b.len()
+                    && a.iter().zip(b.iter()).all(|((m, s), (n, t))| {
+                        m.to_vec() == n.to_vec() && s.to_bits() == t.to_bits()
+                    })
+            }
             _ => false,
         }
     }
@@ -226,6 +235,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -236,6 +246,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(v) => v.encoding(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -246,6 +257,7 @@ impl Value {
             Value::List(l) => l.mem_bytes(),
             Value::Hash(h) => h.mem_bytes(),
             Value::Set(v) => v.mem_bytes(),
+            Value::ZSet(z) => z.mem_bytes(),
         }
     }
 }
