@@ -114,6 +114,30 @@ pub async fn run_each<R: Send + 'static>(
     Ok(out)
 }
 
+/// Concludes a transaction with nothing more to do.
+pub async fn conclude(tx: &mut Transaction) {
+    let jobs: Vec<Option<HopFn<()>>> = tx.shards().iter().map(|_| None).collect();
+    tx.hop(jobs, true).await;
+}
+
+/// Runs one hop with jobs only on some of the transaction's shards, given as (index into
+/// `tx.shards()`, job); the results come back by that index.
+pub async fn hop_at<R: Send + 'static>(
+    tx: &mut Transaction,
+    jobs: Vec<(usize, HopFn<R>)>,
+    conclude: bool,
+) -> Result<Vec<Option<R>>, Panicked> {
+    let mut slots: Vec<Option<HopFn<R>>> = tx.shards().iter().map(|_| None).collect();
+    for (i, j) in jobs {
+        slots[i] = Some(j);
+    }
+    let mut out = Vec::with_capacity(slots.len());
+    for r in tx.hop(slots, conclude).await {
+        out.push(r.transpose()?);
+    }
+    Ok(out)
+}
+
 /// Writes the error reply for a contained panic.
 pub fn panic_reply(c: &mut Conn, p: &Panicked) {
     c.out

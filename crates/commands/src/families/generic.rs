@@ -21,7 +21,7 @@ use crate::args::parse_i64;
 use crate::config::glob_match;
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
-use crate::multi::{panic_reply, run_each, KeyGroups};
+use crate::multi::{conclude, panic_reply, run_each, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::dash::{DASH_SCAN_BITS as POS_BITS, DASH_SCAN_END as POS_END};
@@ -834,11 +834,6 @@ async fn pair_hop<R: Send + 'static>(
     })
 }
 
-/// Concludes a transaction with nothing more to do.
-async fn conclude(tx: &mut Transaction) {
-    let jobs: Vec<Option<HopFn<()>>> = tx.shards().iter().map(|_| None).collect();
-    tx.hop(jobs, true).await;
-}
 
 /// RENAME / RENAMENX with source and destination on different shards, atomically:
 /// - RENAMENX first looks both names up (hop 1) and stops there when the source is missing or the

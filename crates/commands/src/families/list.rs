@@ -27,7 +27,7 @@
 
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
-use crate::multi::{panic_reply, KeyGroups};
+use crate::multi::{conclude, hop_at, panic_reply, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::string2ll;
@@ -35,7 +35,7 @@ use darter_collections::{End, List, ListConfig, LpEntry, Position, Value};
 use darter_engine::keys::shard_of;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
-use darter_engine::{DbSlice, Panicked, Record, Shard, Transaction};
+use darter_engine::{DbSlice, Panicked, Record, Shard};
 use darter_resp::ReplyWriter;
 use std::ops::Range;
 
@@ -767,24 +767,6 @@ async fn lmove_coord(c: &mut Conn, args: &[Bytes], from: End, to: End) {
     }
 }
 
-/// Runs one hop with `jobs` (shard index in the transaction, job) and returns each job's result
-/// by that index.
-async fn hop_at<R: Send + 'static>(
-    tx: &mut Transaction,
-    jobs: Vec<(usize, HopFn<R>)>,
-    conclude: bool,
-) -> Result<Vec<Option<R>>, Panicked> {
-    let mut slots: Vec<Option<HopFn<R>>> = tx.shards().iter().map(|_| None).collect();
-    for (i, j) in jobs {
-        slots[i] = Some(j);
-    }
-    let mut out = Vec::with_capacity(slots.len());
-    for r in tx.hop(slots, conclude).await {
-        out.push(r.transpose()?);
-    }
-    Ok(out)
-}
-
 /// LMOVE / RPOPLPUSH with source and destination on different shards, atomically (see the module
 /// documentation). Every hop uses one `now`, so a key alive in the first hop is alive in the
 /// second.
@@ -877,11 +859,6 @@ async fn lmove_across(
     Ok(Ok(Some(value)))
 }
 
-/// Concludes a transaction with nothing more to do.
-async fn conclude(tx: &mut Transaction) {
-    let jobs: Vec<Option<HopFn<()>>> = tx.shards().iter().map(|_| None).collect();
-    tx.hop(jobs, true).await;
-}
 
 // -------------------------------------------------------------------------------------------------
 // LMPOP

@@ -23,14 +23,14 @@ use crate::config::glob_match;
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
 use crate::families::generic::parse_cursor;
-use crate::multi::{panic_reply, run_each, EachFn, KeyGroups};
+use crate::multi::{conclude, panic_reply, run_each, EachFn, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::{Limits, LpEntry, SetValue, Value};
 use darter_engine::keys::shard_of;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
-use darter_engine::{DbSlice, Panicked, Record, Shard, Transaction};
+use darter_engine::{DbSlice, Panicked, Record, Shard};
 use darter_resp::ReplyWriter;
 use std::sync::Arc;
 
@@ -942,11 +942,6 @@ async fn store_across(
     Ok(Ok(answer))
 }
 
-/// Concludes a transaction with nothing more to do.
-async fn conclude(tx: &mut Transaction) {
-    let jobs: Vec<Option<HopFn<()>>> = tx.shards().iter().map(|_| None).collect();
-    tx.hop(jobs, true).await;
-}
 
 fn cmd_sinter(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(coord_multi(c, args, "sinter"))
