@@ -165,3 +165,14 @@ pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 /// PFDEBUG DECODE of a dense HLL.
 pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+// Sorted-set family.
+pub const ZADD_XX_NX: &str = "ERR XX and NX options at the same time are not compatible";
+pub const ZADD_INCR_PAIR: &str = "ERR INCR option supports a single increment-element pair";
+pub const SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+pub const MINMAX_NOT_FLOAT: &str = "ERR min or max is not a float";
+pub const MINMAX_NOT_LEX: &str = "ERR min or max not valid string range item";
+pub const LIMIT_NEEDS_BY: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+pub const WITHSCORES_BYLEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";

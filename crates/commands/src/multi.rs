@@ -6,9 +6,9 @@
 
 use crate::context::Conn;
 use bytes::Bytes;
-use darter_engine::keys::{key_fp, key_hash};
+use darter_engine::keys::{key_fp, key_hash, shard_of};
 use darter_engine::tx::HopFn;
-use darter_engine::{LockReq, Panicked, Shard, ShardId, Transaction};
+use darter_engine::{DbSlice, LockReq, Panicked, Shard, ShardId, Transaction};
 use std::sync::Arc;
 
 /// Keys of one command grouped by shard.
@@ -136,6 +136,89 @@ pub async fn hop_at<R: Send + 'static>(
         out.push(r.transpose()?);
     }
     Ok(out)
+}
+
+/// What an MPOP-style command's probe found on one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe<E> {
+    /// Missing or empty: look further.
+    Empty,
+    /// The key to pop from.
+    Ready,
+    /// A key of another type: the command fails here.
+    Failed(E),
+}
+
+/// LMPOP / ZMPOP (and their blocking forms' first try) across shards, atomically: hop 1 runs
+/// `probe` on every key on its shard; the concluding hop runs `pop` on the first key in argument
+/// order that is ready, unless a key before it failed. Returns that key's position in `keys` with
+/// what `pop` returned; None when every key is empty. Every hop uses one `now`, so a key alive in
+/// the first hop is alive in the second. Only the popped key counts as accessed, as in Redis,
+/// which stops at it.
+pub async fn pop_first_ready<E, R>(
+    c: &Conn,
+    keys: &[Bytes],
+    probe: fn(&mut DbSlice, &[u8], u64) -> Probe<E>,
+    pop: impl FnOnce(&mut Shard, usize, &[u8], u64) -> R + Send + 'static,
+) -> Result<Result<Option<(usize, R)>, E>, Panicked>
+where
+    E: Send + 'static,
+    R: Send + 'static,
+{
+    let engine = c.engine().clone();
+    let db = c.state.db;
+    let groups = KeyGroups::new(
+        engine.num_shards(),
+        db,
+        keys.iter().cloned().enumerate(),
+        true,
+    );
+    let now = engine.clock.now_ms();
+    let mut tx = groups.schedule(c).await;
+    let probes = groups
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(si, keys)| {
+            let keys = keys.clone();
+            let job = Box::new(move |s: &mut Shard| {
+                keys.iter()
+                    .map(|(i, k)| (*i, probe(&mut s.dbs[db], k, now)))
+                    .collect::<Vec<_>>()
+            }) as HopFn<_>;
+            (si, job)
+        })
+        .collect();
+    let mut found: Vec<(usize, Probe<E>)> = hop_at(&mut tx, probes, false)
+        .await?
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    found.sort_unstable_by_key(|(i, _)| *i);
+    let first = found.into_iter().find_map(|(i, p)| match p {
+        Probe::Empty => None,
+        Probe::Ready => Some(Ok(i)),
+        Probe::Failed(e) => Some(Err(e)),
+    });
+    let i = match first {
+        None => {
+            conclude(&mut tx).await;
+            return Ok(Ok(None));
+        }
+        Some(Err(e)) => {
+            conclude(&mut tx).await;
+            return Ok(Err(e));
+        }
+        Some(Ok(i)) => i,
+    };
+    let key = keys[i].clone();
+    let si = groups
+        .index_of(shard_of(&key, engine.num_shards()))
+        .expect("key's shard");
+    let job = Box::new(move |s: &mut Shard| pop(s, db, &key, now)) as HopFn<_>;
+    let mut popped = hop_at(&mut tx, vec![(si, job)], true).await?;
+    Ok(Ok(Some((i, popped[si].take().expect("pop job")))))
 }
 
 /// Writes the error reply for a contained panic.

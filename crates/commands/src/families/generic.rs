@@ -834,7 +834,6 @@ async fn pair_hop<R: Send + 'static>(
     })
 }
 
-
 /// RENAME / RENAMENX with source and destination on different shards, atomically:
 /// - RENAMENX first looks both names up (hop 1) and stops there when the source is missing or the
 ///   destination exists;

@@ -27,7 +27,7 @@
 
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
-use crate::multi::{conclude, hop_at, panic_reply, KeyGroups};
+use crate::multi::{conclude, hop_at, panic_reply, pop_first_ready, KeyGroups, Probe};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::string2ll;
@@ -859,7 +859,6 @@ async fn lmove_across(
     Ok(Ok(Some(value)))
 }
 
-
 // -------------------------------------------------------------------------------------------------
 // LMPOP
 // -------------------------------------------------------------------------------------------------
@@ -878,6 +877,15 @@ pub struct MpopArgs {
 /// (1 for LMPOP, 2 for BLMPOP, whose timeout Redis parses only after all of this). Errors are
 /// Redis 7.0's, in its order: numkeys, then the syntax, then COUNT.
 pub fn parse_mpop_args(args: &[Bytes], numkeys_index: usize) -> Result<MpopArgs, &'static str> {
+    parse_mpop_args_with(args, numkeys_index, parse_end)
+}
+
+/// `parse_mpop_args` with another word for the end to pop from (ZMPOP's MIN / MAX).
+pub fn parse_mpop_args_with(
+    args: &[Bytes],
+    numkeys_index: usize,
+    parse_end: fn(&[u8]) -> Result<End, &'static str>,
+) -> Result<MpopArgs, &'static str> {
     let numkeys = args
         .get(numkeys_index)
         .ok_or(errors::SYNTAX)
@@ -983,68 +991,22 @@ async fn lmpop_across(
     args: &[Bytes],
     a: &MpopArgs,
 ) -> Result<Result<Option<Popped>, OpError>, Panicked> {
-    let engine = c.engine().clone();
-    let db = c.state.db;
     let (end, count) = (a.end, a.count);
-    let keys = a.keys.clone().map(|i| (i, args[i].clone()));
-    let groups = KeyGroups::new(engine.num_shards(), db, keys, true);
-    let now = engine.clock.now_ms();
-    let mut tx = groups.schedule(c).await;
-    // Hop 1: every key's length (None: missing) or type error, by argument index. Only the key
-    // popped from counts as accessed, as in Redis, which stops at it.
-    let probes = groups
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(si, keys)| {
-            let keys = keys.clone();
-            let job = Box::new(move |s: &mut Shard| {
-                keys.iter()
-                    .map(|(i, k)| (*i, list_len_notouch(&mut s.dbs[db], k, now)))
-                    .collect::<Vec<_>>()
-            }) as HopFn<_>;
-            (si, job)
-        })
-        .collect();
-    let mut found: Vec<(usize, Result<Option<usize>, OpError>)> = hop_at(&mut tx, probes, false)
-        .await?
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
-    found.sort_unstable_by_key(|(i, _)| *i);
-    let first = found.into_iter().find_map(|(i, r)| match r {
-        Ok(None) | Ok(Some(0)) => None,
-        Ok(Some(_)) => Some(Ok(i)),
-        Err(e) => Some(Err(e)),
-    });
-    let i = match first {
-        None => {
-            conclude(&mut tx).await;
-            return Ok(Ok(None));
-        }
-        Some(Err(e)) => {
-            conclude(&mut tx).await;
-            return Ok(Err(e));
-        }
-        Some(Ok(i)) => i,
+    let probe = |db: &mut DbSlice, k: &[u8], now: u64| match list_len_notouch(db, k, now) {
+        Ok(None) | Ok(Some(0)) => Probe::Empty,
+        Ok(Some(_)) => Probe::Ready,
+        Err(e) => Probe::Failed(e),
     };
-    let key = args[i].clone();
-    let si = groups
-        .index_of(shard_of(&key, engine.num_shards()))
-        .expect("key's shard");
-    let job = Box::new(move |s: &mut Shard| {
+    let pop = move |s: &mut Shard, db: usize, key: &[u8], now: u64| {
         let cfg = s.limits.list;
-        op_pop(&mut s.dbs[db], &key, end, count, &cfg, now)
-    }) as HopFn<_>;
-    let mut popped = hop_at(&mut tx, vec![(si, job)], true).await?;
-    Ok(match popped[si].take().expect("pop job") {
-        Ok(Some(values)) => Ok(Some(Popped {
-            key: i - a.keys.start,
-            values,
-        })),
-        // Active expiry removed the key since the first hop: as if it expired just before.
-        Ok(None) => Ok(None),
-        Err(e) => Err(e),
-    })
+        op_pop(&mut s.dbs[db], key, end, count, &cfg, now)
+    };
+    Ok(
+        match pop_first_ready(c, &args[a.keys.clone()], probe, pop).await? {
+            Ok(Some((key, Ok(Some(values))))) => Ok(Some(Popped { key, values })),
+            // Active expiry removed the key since the first hop: as if it expired just before.
+            Ok(Some((_, Ok(None)))) | Ok(None) => Ok(None),
+            Ok(Some((_, Err(e)))) | Err(e) => Err(e),
+        },
+    )
 }

@@ -16,6 +16,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod zset;
 
 /// Every family's rows. Adding a family: one line here.
 pub static ALL: &[&[Cmd]] = &[
@@ -29,6 +30,7 @@ pub static ALL: &[&[Cmd]] = &[
     blocking::COMMANDS,
     sort::COMMANDS,
     hash::COMMANDS,
+    zset::COMMANDS,
     hll::COMMANDS,
     server::COMMANDS,
     memory::COMMANDS,

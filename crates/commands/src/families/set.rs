@@ -114,7 +114,7 @@ pub static COMMANDS: &[Cmd] = &[
 pub struct WrongType;
 
 /// The selected database, the shard's counters and thresholds, borrowed apart.
-fn parts<'a>(sc: &'a mut ShardCmd<'_>) -> (&'a mut DbSlice, &'a mut ShardStats, Limits) {
+pub(crate) fn parts<'a>(sc: &'a mut ShardCmd<'_>) -> (&'a mut DbSlice, &'a mut ShardStats, Limits) {
     let shard = &mut *sc.shard;
     let limits = shard.limits;
     shard.dbs[sc.db].observe(sc.now_ms);
@@ -123,7 +123,7 @@ fn parts<'a>(sc: &'a mut ShardCmd<'_>) -> (&'a mut DbSlice, &'a mut ShardStats, 
 
 /// A random source seeded from the shard's generator (so it can run while the shard's database
 /// is borrowed): `rnd(n)` is in `0..n`.
-fn rng_of(shard: &mut Shard) -> impl FnMut(usize) -> usize {
+pub(crate) fn rng_of(shard: &mut Shard) -> impl FnMut(usize) -> usize {
     let mut x = (shard.rand(usize::MAX) as u64) | 1;
     move |n| {
         x ^= x << 13;
@@ -137,7 +137,7 @@ fn rng_of(shard: &mut Shard) -> impl FnMut(usize) -> usize {
     }
 }
 
-fn count_read(stats: &mut ShardStats, found: bool) {
+pub(crate) fn count_read(stats: &mut ShardStats, found: bool) {
     if found {
         stats.keyspace_hits += 1;
     } else {
@@ -172,7 +172,7 @@ fn read_set<'a>(
     r
 }
 
-fn entry(w: &mut ReplyWriter, e: LpEntry<'_>) {
+pub(crate) fn entry(w: &mut ReplyWriter, e: LpEntry<'_>) {
     match e {
         LpEntry::Int(v) => w.bulk_int(v),
         LpEntry::Str(s) => w.bulk(s),
@@ -941,7 +941,6 @@ async fn store_across(
     }
     Ok(Ok(answer))
 }
-
 
 fn cmd_sinter(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(coord_multi(c, args, "sinter"))
