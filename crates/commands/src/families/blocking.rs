@@ -1,4 +1,5 @@
-//! Blocking list pops: BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH.
+//! Blocking pops: BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH on lists, BZPOPMIN BZPOPMAX BZMPOP on
+//! sorted sets.
 //!
 //! Each command first tries to serve itself atomically (one transaction over the shards of all its
 //! keys: the first existing key in argument order decides, as in Redis). When every key is missing
@@ -13,12 +14,12 @@
 //! the whole attempt again as a transaction (re-blocking, at the back of the queues, if another
 //! client took the element meanwhile).
 //!
-//! Shard-side list access here is the minimum these commands need (pop, push, type checks); the
-//! list family owns the rest of list semantics.
+//! Shard-side access here is the minimum these commands need (pop, push, type checks); the list
+//! and sorted-set families own the rest of their semantics and their reply shapes.
 
 use crate::context::Conn;
 use crate::errors;
-use crate::families::list;
+use crate::families::{list, zset};
 use crate::multi::{panic_reply, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
@@ -39,6 +40,9 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new("blmpop", Handler::Conn(cmd_blmpop)),
     Cmd::new("blmove", Handler::Conn(cmd_blmove)),
     Cmd::new("brpoplpush", Handler::Conn(cmd_brpoplpush)),
+    Cmd::new("bzpopmin", Handler::Conn(cmd_bzpopmin)),
+    Cmd::new("bzpopmax", Handler::Conn(cmd_bzpopmax)),
+    Cmd::new("bzmpop", Handler::Conn(cmd_bzmpop)),
 ];
 
 const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
@@ -72,6 +76,9 @@ enum Op {
     MPop(End, usize),
     /// BLMOVE / BRPOPLPUSH: pop from `from`, push onto `dst` at `to`; reply the element.
     Move { from: End, dst: Bytes, to: End },
+    /// BZPOPMIN / BZPOPMAX (`count` None): reply `[key, member, score]`; BZMPOP: up to `count`
+    /// entries, reply `[key, [[member, score], ...]]`.
+    ZPop { max: bool, count: Option<usize> },
 }
 
 impl Op {
@@ -88,14 +95,22 @@ impl Op {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KeyState {
     Missing,
-    List,
+    /// The type `op` pops from.
+    Ready,
     Other,
 }
 
-fn key_state(db: &mut DbSlice, key: &[u8], now: u64) -> KeyState {
+fn key_state(db: &mut DbSlice, key: &[u8], op: &Op, now: u64) -> KeyState {
+    if let Op::ZPop { .. } = op {
+        return match zset::find_zset(db, key, now) {
+            Ok(None) => KeyState::Missing,
+            Ok(Some(_)) => KeyState::Ready,
+            Err(_) => KeyState::Other,
+        };
+    }
     match list::op_llen(db, key, now) {
         Ok(None) => KeyState::Missing,
-        Ok(Some(_)) => KeyState::List,
+        Ok(Some(_)) => KeyState::Ready,
         Err(_) => KeyState::Other,
     }
 }
@@ -152,10 +167,11 @@ impl Waiter for Blocked {
 
     fn ready(&self, shard: &mut Shard, db: usize, key: &[u8]) -> bool {
         let now = shard.now_ms();
-        matches!(
-            shard.dbs[db].peek(key, now).and_then(|e| e.obj()),
-            Some(Value::List(l)) if !l.is_empty()
-        )
+        match (shard.dbs[db].peek(key, now).and_then(|e| e.obj()), &self.op) {
+            (Some(Value::ZSet(z)), Op::ZPop { .. }) => !z.is_empty(),
+            (Some(Value::List(l)), Op::Pop(_) | Op::MPop(..) | Op::Move { .. }) => !l.is_empty(),
+            _ => false,
+        }
     }
 
     fn claim(&self) -> bool {
@@ -200,10 +216,10 @@ fn attempt_local(
 ) -> Attempt {
     let now = shard.now_ms();
     for key in keys {
-        match key_state(&mut shard.dbs[db], key, now) {
+        match key_state(&mut shard.dbs[db], key, op, now) {
             KeyState::Missing => continue,
             KeyState::Other => return Attempt::Done(error_bytes(proto, errors::WRONGTYPE)),
-            KeyState::List => return Attempt::Done(serve_now(shard, db, key, op, proto)),
+            KeyState::Ready => return Attempt::Done(serve_now(shard, db, key, op, proto)),
         }
     }
     for key in keys {
@@ -240,6 +256,23 @@ fn serve_now(shard: &mut Shard, db: usize, key: &[u8], op: &Op, proto: Protocol)
                 Err(e) => w.error(e.message()),
             }
         }
+        Op::ZPop { max, count } => {
+            let now = shard.now_ms();
+            let n = count.unwrap_or(1);
+            let v = zset::op_zpop(&mut shard.dbs[db], key, n, *max, now)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            match count {
+                Some(_) => zset::zmpop_reply(&mut w, key, &v),
+                None => {
+                    w.array(3);
+                    w.bulk(key);
+                    w.bulk(&v[0].0);
+                    w.double(v[0].1);
+                }
+            }
+        }
     }
     w.buf.to_vec()
 }
@@ -267,11 +300,11 @@ async fn attempt_multi(
         .keys
         .iter()
         .map(|ks| {
-            let ks = ks.clone();
+            let (ks, op2) = (ks.clone(), op.clone());
             Some(Box::new(move |s: &mut Shard| {
                 let now = s.now_ms();
                 ks.iter()
-                    .map(|(i, k)| (*i, key_state(&mut s.dbs[db], k, now)))
+                    .map(|(i, k)| (*i, key_state(&mut s.dbs[db], k, &op2, now)))
                     .collect()
             }) as HopFn<_>)
         })
@@ -576,6 +609,48 @@ fn cmd_brpoplpush(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             to: End::Front,
         };
         block(c, vec![args[1].clone()], op, timeout).await
+    })
+}
+
+fn zpop_command(c: &mut Conn, args: Vec<Bytes>, max: bool) -> LocalBoxFuture<'_> {
+    Box::pin(async move {
+        let timeout = match parse_timeout(&args[args.len() - 1]) {
+            Ok(t) => t,
+            Err(e) => return c.out.error(e),
+        };
+        let keys = args[1..args.len() - 1].to_vec();
+        block(c, keys, Op::ZPop { max, count: None }, timeout).await
+    })
+}
+
+/// BZPOPMIN key [key ...] timeout
+fn cmd_bzpopmin(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    zpop_command(c, args, false)
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn cmd_bzpopmax(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    zpop_command(c, args, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn cmd_bzmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    Box::pin(async move {
+        // Redis parses the keys and options first, the timeout last.
+        let p = match zset::parse_zmpop_args(&args, 2) {
+            Ok(p) => p,
+            Err(e) => return c.out.error(e),
+        };
+        let timeout = match parse_timeout(&args[1]) {
+            Ok(t) => t,
+            Err(e) => return c.out.error(e),
+        };
+        let keys = args[p.keys.clone()].to_vec();
+        let op = Op::ZPop {
+            max: p.end == End::Back,
+            count: Some(p.count),
+        };
+        block(c, keys, op, timeout).await
     })
 }
 

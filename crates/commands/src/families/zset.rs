@@ -35,7 +35,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use store::op_zpop;
+pub use store::{op_zpop, parse_zmpop_args, zmpop_reply};
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new("zadd", Handler::Shard(cmd_zadd)),
