@@ -1,4 +1,4 @@
-//! SORT and SORT_RO over lists and sets (sorted sets join them with their family).
+//! SORT and SORT_RO over lists, sets and sorted sets.
 //!
 //! SORT reads one key, may look up other keys for every element (BY and GET patterns, which can
 //! name keys on any shard), and may write a destination. Without patterns it locks only the
@@ -124,6 +124,7 @@ fn elements(db: &mut DbSlice, key: &[u8], now: u64) -> Result<(Vec<Vec<u8>>, boo
     match e.obj() {
         Some(Value::List(l)) => Ok((l.iter().map(|e| e.to_vec()).collect(), false)),
         Some(Value::Set(s)) => Ok((s.members(), true)),
+        Some(Value::ZSet(z)) => Ok((z.iter().map(|(m, _)| m.to_vec()).collect(), false)),
         _ => Err(()),
     }
 }
@@ -305,8 +306,8 @@ async fn run(
         return Ok(Err(errors::WRONGTYPE));
     };
     if spec.dontsort && !is_set && spec.desc {
-        // An unsorted list is returned in its own order, from the tail for DESC (LIMIT counts
-        // from there too).
+        // An unsorted list or sorted set is returned in its own order, from the tail for DESC
+        // (LIMIT counts from there too).
         elems.reverse();
     }
     if spec.dontsort && is_set && spec.store.is_some() {
