@@ -35,6 +35,8 @@ fn populate_requests(keyspace: u64) -> u64 {
 struct Leftovers {
     keys_populated: bool,
     list_len: u64,
+    /// `myzset` holds (nearly) every `element:N` of the keyspace (ZRANGE and ZRANK read it).
+    zset_populated: bool,
 }
 
 impl Leftovers {
@@ -43,6 +45,9 @@ impl Leftovers {
     fn populate_for(&self, test: &str, opts: &CompareOpts) -> Option<(&'static str, u64)> {
         match test {
             "get" if !self.keys_populated => Some(("set", populate_requests(opts.keyspace))),
+            "zrange" | "zrank" if !self.zset_populated => {
+                Some(("zadd", populate_requests(opts.keyspace)))
+            }
             "lpop" | "rpop" => {
                 let need: u64 = opts
                     .pipelines
@@ -62,6 +67,7 @@ impl Leftovers {
     fn after_run(&mut self, test: &str, requests: u64, pipeline: u32, opts: &CompareOpts) {
         match test {
             "set" if requests >= populate_requests(opts.keyspace) => self.keys_populated = true,
+            "zadd" if requests >= populate_requests(opts.keyspace) => self.zset_populated = true,
             "lpush" | "rpush" => self.list_len += requests,
             "lpop" | "rpop" => {
                 let most = requests + u64::from(opts.clients) * u64::from(pipeline);
@@ -387,6 +393,9 @@ mod tests {
         let opts = CompareOpts::default();
         let mut left = Leftovers::default();
         assert_eq!(left.populate_for("get", &opts), Some(("set", 1_000_000)));
+        assert_eq!(left.populate_for("zrank", &opts), Some(("zadd", 1_000_000)));
+        left.after_run("zadd", 1_000_000, 16, &opts);
+        assert_eq!(left.populate_for("zrange", &opts), None);
         left.after_run("set", 1_000_000, 16, &opts);
         assert_eq!(left.populate_for("get", &opts), None);
         let mut left = Leftovers::default();

@@ -26,9 +26,31 @@ pub struct BenchParams {
     pub data_size: u32,
 }
 
+/// Tests redis-benchmark has no `-t` name for, run as a command line instead (its CSV row is
+/// that command). They read `myzset`, which redis-benchmark's own `zadd` test fills with
+/// `element:__rand_int__` members scored `__rand_int__`.
+pub fn custom_command(test: &str) -> Option<&'static [&'static str]> {
+    match test {
+        // A score lookup (random start) then ten entries: ZRANGE's BYSCORE + LIMIT path.
+        "zrange" => Some(&[
+            "ZRANGE",
+            "myzset",
+            "__rand_int__",
+            "+inf",
+            "BYSCORE",
+            "LIMIT",
+            "0",
+            "10",
+        ]),
+        "zrank" => Some(&["ZRANK", "myzset", "element:__rand_int__"]),
+        _ => None,
+    }
+}
+
 impl BenchParams {
     /// `[taskset -c CPU] redis-benchmark -h 127.0.0.1 -p PORT -c C -n N -P D
-    /// -t TEST -r KEYSPACE -d SIZE --csv -q`
+    /// -t TEST -r KEYSPACE -d SIZE --csv -q`, or with the test's command line
+    /// (`custom_command`) in place of `-t TEST`.
     pub fn argv(&self) -> Vec<String> {
         let mut v = Vec::new();
         if let Some(cpu) = &self.client_cpu {
@@ -47,8 +69,12 @@ impl BenchParams {
             self.requests.to_string(),
             s("-P"),
             self.pipeline.to_string(),
-            s("-t"),
-            self.test.clone(),
+        ]);
+        let custom = custom_command(&self.test);
+        if custom.is_none() {
+            v.extend([s("-t"), self.test.clone()]);
+        }
+        v.extend([
             s("-r"),
             self.keyspace.to_string(),
             s("-d"),
@@ -56,6 +82,7 @@ impl BenchParams {
             s("--csv"),
             s("-q"),
         ]);
+        v.extend(custom.unwrap_or_default().iter().map(|w| w.to_string()));
         v
     }
 
@@ -231,6 +258,14 @@ mod tests {
         assert_eq!(
             p.command_line(),
             "taskset -c 1 redis-benchmark -h 127.0.0.1 -p 7000 -c 50 -n 1000 -P 16 -t get -r 100000 -d 16 --csv -q"
+        );
+        let z = BenchParams {
+            test: "zrank".into(),
+            ..p
+        };
+        assert_eq!(
+            z.command_line(),
+            "taskset -c 1 redis-benchmark -h 127.0.0.1 -p 7000 -c 50 -n 1000 -P 16 -r 100000 -d 16 --csv -q ZRANK myzset element:__rand_int__"
         );
     }
 }
