@@ -208,23 +208,53 @@ impl<'a> LexRange<'a> {
     }
 }
 
-/// One stored entry. Separators in inner nodes are entries too (copies of a key).
-#[derive(Clone, Debug)]
-struct Entry {
-    score: f64,
-    member: Box<[u8]>,
+/// What a leaf entry's member is: owned bytes (`Box<[u8]>`, the default), or a handle to bytes
+/// owned elsewhere (the sorted set's map blocks, [`crate::dense::KeyRef`]). Separators in inner
+/// nodes are always owned copies, so removing a leaf entry never leaves a separator dangling.
+pub trait LeafKey: std::fmt::Debug {
+    fn bytes(&self) -> &[u8];
+    /// Heap bytes this key owns (0 for a handle).
+    fn owned_bytes(&self) -> usize;
 }
 
-impl Entry {
+impl LeafKey for Box<[u8]> {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn owned_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+/// One stored entry: a leaf's `(score, key)`, or a separator (`Sep`).
+#[derive(Clone, Debug)]
+struct Entry<K> {
+    score: f64,
+    member: K,
+}
+
+/// A separator in an inner node: an owned copy of a key.
+type Sep = Entry<Box<[u8]>>;
+
+impl<K: LeafKey> Entry<K> {
     #[inline]
     fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
-        cmp_entry(self.score, &self.member, score, member)
+        cmp_entry(self.score, self.member.bytes(), score, member)
+    }
+
+    fn to_sep(&self) -> Sep {
+        Entry {
+            score: self.score,
+            member: self.member.bytes().into(),
+        }
     }
 }
 
 #[derive(Clone, Debug)]
-struct Leaf {
-    entries: Vec<Entry>,
+struct Leaf<K> {
+    entries: Vec<Entry<K>>,
     prev: u32,
     next: u32,
 }
@@ -232,15 +262,15 @@ struct Leaf {
 #[derive(Clone, Debug)]
 struct Inner {
     /// `seps[i]` divides `children[i]` from `children[i + 1]`.
-    seps: Vec<Entry>,
+    seps: Vec<Sep>,
     children: Vec<u32>,
     /// Entries under each child.
     counts: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
-enum Node {
-    Leaf(Leaf),
+enum Node<K> {
+    Leaf(Leaf<K>),
     Inner(Inner),
     Free,
 }
@@ -256,20 +286,21 @@ enum Ins {
     Exists,
     Done,
     /// The node split: the separator, the new right node and its entry count.
-    Split(Entry, u32, usize),
+    Split(Sep, u32, usize),
 }
 
-/// A B+ tree of `(score, member)` with subtree counts (see the module docs).
+/// A B+ tree of `(score, member)` with subtree counts (see the module docs), its leaves holding
+/// members as `K`.
 #[derive(Clone, Debug)]
-pub struct BpTree {
-    nodes: Vec<Node>,
+pub struct BpTree<K = Box<[u8]>> {
+    nodes: Vec<Node<K>>,
     free: Vec<u32>,
     /// Always a node; an empty tree is one empty leaf.
     root: u32,
     /// Inner levels above the leaves (0: the root is a leaf).
     height: u32,
     len: usize,
-    /// Heap bytes of members, stored keys and separators alike.
+    /// Heap bytes of separators and of the members leaf keys own.
     member_bytes: usize,
     leaf_cap: usize,
     inner_cap: usize,
@@ -281,7 +312,15 @@ impl Default for BpTree {
     }
 }
 
-impl BpTree {
+impl BpTree<Box<[u8]>> {
+    /// Inserts `(score, member)`; false if that exact entry is already present. Panics on NaN.
+    /// The tree does not know members' other scores: keeping one entry per member is the caller's.
+    pub fn insert(&mut self, score: f64, member: &[u8]) -> bool {
+        self.insert_key(score, member.into())
+    }
+}
+
+impl<K: LeafKey> BpTree<K> {
     pub fn new() -> Self {
         Self::with_fanout(LEAF_CAP, INNER_CAP)
     }
@@ -317,14 +356,14 @@ impl BpTree {
     /// Heap bytes held: node arena, entry and separator arrays and member bytes (for MEMORY
     /// USAGE; allocator overhead per member is not counted). Walks the nodes, so O(n / 32).
     pub fn mem_bytes(&self) -> usize {
-        let mut n = self.nodes.capacity() * std::mem::size_of::<Node>()
+        let mut n = self.nodes.capacity() * std::mem::size_of::<Node<K>>()
             + self.free.capacity() * 4
             + self.member_bytes;
         for node in &self.nodes {
             n += match node {
-                Node::Leaf(l) => l.entries.capacity() * std::mem::size_of::<Entry>(),
+                Node::Leaf(l) => l.entries.capacity() * std::mem::size_of::<Entry<K>>(),
                 Node::Inner(i) => {
-                    i.seps.capacity() * std::mem::size_of::<Entry>()
+                    i.seps.capacity() * std::mem::size_of::<Sep>()
                         + i.children.capacity() * 4
                         + i.counts.capacity() * std::mem::size_of::<usize>()
                 }
@@ -340,7 +379,7 @@ impl BpTree {
 
     // ---- arena ---------------------------------------------------------------------------------
 
-    fn alloc(&mut self, n: Node) -> u32 {
+    fn alloc(&mut self, n: Node<K>) -> u32 {
         if let Some(i) = self.free.pop() {
             self.nodes[i as usize] = n;
             i
@@ -356,22 +395,22 @@ impl BpTree {
         self.free.push(i);
     }
 
-    fn take(&mut self, i: u32) -> Node {
+    fn take(&mut self, i: u32) -> Node<K> {
         std::mem::replace(&mut self.nodes[i as usize], Node::Free)
     }
 
-    fn put(&mut self, i: u32, n: Node) {
+    fn put(&mut self, i: u32, n: Node<K>) {
         self.nodes[i as usize] = n;
     }
 
-    fn leaf(&self, i: u32) -> &Leaf {
+    fn leaf(&self, i: u32) -> &Leaf<K> {
         match &self.nodes[i as usize] {
             Node::Leaf(l) => l,
             _ => unreachable!("not a leaf"),
         }
     }
 
-    fn leaf_mut(&mut self, i: u32) -> &mut Leaf {
+    fn leaf_mut(&mut self, i: u32) -> &mut Leaf<K> {
         match &mut self.nodes[i as usize] {
             Node::Leaf(l) => l,
             _ => unreachable!("not a leaf"),
@@ -410,7 +449,7 @@ impl BpTree {
         acc + self
             .leaf(n)
             .entries
-            .partition_point(|e| below(e.score, &e.member))
+            .partition_point(|e| below(e.score, e.member.bytes()))
     }
 
     /// The leaf and slot holding rank `r` (`r < len`).
@@ -449,7 +488,7 @@ impl BpTree {
         }
         let (leaf, i) = self.locate(r);
         let e = &self.leaf(leaf).entries[i];
-        Some((e.score, &e.member))
+        Some((e.score, e.member.bytes()))
     }
 
     pub fn first(&self) -> Option<(f64, &[u8])> {
@@ -490,13 +529,13 @@ impl BpTree {
     // ---- iteration -----------------------------------------------------------------------------
 
     /// All entries, lowest first.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter<'_, K> {
         self.iter_range(0, self.len, false)
     }
 
     /// Entries at ranks `[start, end)` (clamped to `len`), lowest first, or highest first when
     /// `rev` (then the first yielded is rank `end - 1`).
-    pub fn iter_range(&self, start: usize, end: usize, rev: bool) -> Iter<'_> {
+    pub fn iter_range(&self, start: usize, end: usize, rev: bool) -> Iter<'_, K> {
         let end = end.min(self.len);
         if start >= end {
             return Iter {
@@ -518,22 +557,23 @@ impl BpTree {
     }
 
     /// Entries from rank `r` towards the highest.
-    pub fn iter_from(&self, r: usize) -> Iter<'_> {
+    pub fn iter_from(&self, r: usize) -> Iter<'_, K> {
         self.iter_range(r, self.len, false)
     }
 
     /// Entries from rank `r` towards the lowest.
-    pub fn iter_rev_from(&self, r: usize) -> Iter<'_> {
+    pub fn iter_rev_from(&self, r: usize) -> Iter<'_, K> {
         self.iter_range(0, r.saturating_add(1), true)
     }
 
     // ---- insertion -----------------------------------------------------------------------------
 
-    /// Inserts `(score, member)`; false if that exact entry is already present. Panics on NaN.
-    /// The tree does not know members' other scores: keeping one entry per member is the caller's.
-    pub fn insert(&mut self, score: f64, member: &[u8]) -> bool {
+    /// Inserts `(score, key)`; false (dropping `key`) if that exact entry is already present.
+    /// Panics on NaN. The tree does not know members' other scores: keeping one entry per member
+    /// is the caller's.
+    pub fn insert_key(&mut self, score: f64, key: K) -> bool {
         assert!(!score.is_nan(), "NaN score");
-        match self.insert_rec(self.root, score, member) {
+        match self.insert_rec(self.root, score, key) {
             Ins::Exists => false,
             Ins::Done => {
                 self.len += 1;
@@ -554,28 +594,35 @@ impl BpTree {
         }
     }
 
-    fn insert_rec(&mut self, n: u32, score: f64, member: &[u8]) -> Ins {
+    fn insert_rec(&mut self, n: u32, score: f64, key: K) -> Ins {
         if let Node::Leaf(l) = &mut self.nodes[n as usize] {
-            let pos = match l.entries.binary_search_by(|e| e.cmp_to(score, member)) {
+            let pos = match l.entries.binary_search_by(|e| e.cmp_to(score, key.bytes())) {
                 Ok(_) => return Ins::Exists,
                 Err(p) => p,
             };
-            l.entries.insert(
-                pos,
-                Entry {
-                    score,
-                    member: member.into(),
-                },
-            );
-            self.member_bytes += member.len();
+            self.member_bytes += key.owned_bytes();
+            if l.entries.len() == l.entries.capacity() {
+                // Grow by doubling, but never past one more than a full leaf (the moment before
+                // a split): a doubled 128-entry buffer would stay half empty after the split.
+                let want = (2 * l.entries.len()).clamp(4, self.leaf_cap + 1);
+                l.entries.reserve_exact(want - l.entries.len());
+            }
+            l.entries.insert(pos, Entry { score, member: key });
             if l.entries.len() <= self.leaf_cap {
                 return Ins::Done;
             }
-            // Split in half; the right half's first key becomes the separator.
-            let half = l.entries.len() / 2;
+            // Split in half; the right half's first key becomes the separator. Appending past
+            // the last entry (rising scores: timestamps, counters) keeps the old leaf full and
+            // starts the new one, so such sets end up with full leaves, not half-full ones.
+            let appending = pos + 1 == l.entries.len() && l.next == NIL;
+            let half = if appending {
+                self.leaf_cap
+            } else {
+                l.entries.len() / 2
+            };
             let right_entries = l.entries.split_off(half);
             let old_next = l.next;
-            let sep = right_entries[0].clone();
+            let sep = right_entries[0].to_sep();
             self.member_bytes += sep.member.len();
             let rc = right_entries.len();
             let r = self.alloc(Node::Leaf(Leaf {
@@ -592,9 +639,9 @@ impl BpTree {
         let inn = self.inner(n);
         let j = inn
             .seps
-            .partition_point(|k| k.cmp_to(score, member) != Ordering::Greater);
+            .partition_point(|k| k.cmp_to(score, key.bytes()) != Ordering::Greater);
         let child = inn.children[j];
-        match self.insert_rec(child, score, member) {
+        match self.insert_rec(child, score, key) {
             Ins::Exists => Ins::Exists,
             Ins::Done => {
                 self.inner_mut(n).counts[j] += 1;
@@ -630,32 +677,37 @@ impl BpTree {
 
     /// Removes `(score, member)`; false if absent.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+        self.remove_key(score, member).is_some()
+    }
+
+    /// Removes `(score, member)` and returns the entry (with its key), if present.
+    pub fn remove_key(&mut self, score: f64, member: &[u8]) -> Option<(f64, K)> {
         if score.is_nan() {
-            return false;
+            return None;
         }
-        self.remove_target(Target::Key(score, member)).is_some()
+        self.remove_target(Target::Key(score, member))
     }
 
     /// Removes and returns the entry at rank `r`.
-    pub fn remove_at(&mut self, r: usize) -> Option<(f64, Box<[u8]>)> {
+    pub fn remove_at(&mut self, r: usize) -> Option<(f64, K)> {
         if r >= self.len {
             return None;
         }
         self.remove_target(Target::Rank(r))
     }
 
-    pub fn pop_first(&mut self) -> Option<(f64, Box<[u8]>)> {
+    pub fn pop_first(&mut self) -> Option<(f64, K)> {
         self.remove_at(0)
     }
 
-    pub fn pop_last(&mut self) -> Option<(f64, Box<[u8]>)> {
+    pub fn pop_last(&mut self) -> Option<(f64, K)> {
         self.len.checked_sub(1).and_then(|r| self.remove_at(r))
     }
 
-    fn remove_target(&mut self, t: Target<'_>) -> Option<(f64, Box<[u8]>)> {
+    fn remove_target(&mut self, t: Target<'_>) -> Option<(f64, K)> {
         let e = self.remove_rec(self.root, t)?;
         self.len -= 1;
-        self.member_bytes -= e.member.len();
+        self.member_bytes -= e.member.owned_bytes();
         // An inner root left with one child gives way to it.
         while self.height > 0 && self.inner(self.root).children.len() == 1 {
             let old = self.root;
@@ -666,7 +718,7 @@ impl BpTree {
         Some((e.score, e.member))
     }
 
-    fn remove_rec(&mut self, n: u32, t: Target<'_>) -> Option<Entry> {
+    fn remove_rec(&mut self, n: u32, t: Target<'_>) -> Option<Entry<K>> {
         if let Node::Leaf(l) = &mut self.nodes[n as usize] {
             let pos = match t {
                 Target::Key(s, m) => l.entries.binary_search_by(|e| e.cmp_to(s, m)).ok()?,
@@ -744,7 +796,7 @@ impl BpTree {
                     p.counts[a] += 1;
                     p.counts[a + 1] -= 1;
                 }
-                let new_sep = bl.entries[0].clone();
+                let new_sep = bl.entries[0].to_sep();
                 self.member_bytes += new_sep.member.len();
                 let old = std::mem::replace(&mut p.seps[a], new_sep);
                 self.member_bytes -= old.member.len();
@@ -795,7 +847,7 @@ impl BpTree {
     }
 
     /// Removes the entries at ranks `[start, end)` (clamped), returning them lowest first.
-    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> Vec<(f64, Box<[u8]>)> {
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> Vec<(f64, K)> {
         let end = end.min(self.len);
         if start >= end {
             return Vec::new();
@@ -819,13 +871,13 @@ impl BpTree {
     }
 
     /// Removes the entries whose score lies in `range`, lowest first.
-    pub fn remove_score_range(&mut self, range: &ScoreRange) -> Vec<(f64, Box<[u8]>)> {
+    pub fn remove_score_range(&mut self, range: &ScoreRange) -> Vec<(f64, K)> {
         let (a, b) = self.score_ranks(range);
         self.remove_rank_range(a, b)
     }
 
     /// Removes the entries whose member lies in `range`, lowest first.
-    pub fn remove_lex_range(&mut self, range: &LexRange<'_>) -> Vec<(f64, Box<[u8]>)> {
+    pub fn remove_lex_range(&mut self, range: &LexRange<'_>) -> Vec<(f64, K)> {
         let (a, b) = self.lex_ranks(range);
         self.remove_rank_range(a, b)
     }
@@ -874,27 +926,32 @@ impl BpTree {
         &self,
         n: u32,
         depth: u32,
-        lo: Option<&Entry>,
-        hi: Option<&Entry>,
+        lo: Option<&Sep>,
+        hi: Option<&Sep>,
         leaves: &mut Vec<u32>,
         bytes: &mut usize,
         is_root: bool,
     ) -> usize {
-        let in_bounds = |e: &Entry| {
-            lo.is_none_or(|l| l.cmp_to(e.score, &e.member) != Ordering::Greater)
-                && hi.is_none_or(|h| h.cmp_to(e.score, &e.member) == Ordering::Greater)
+        let in_bounds = |score: f64, m: &[u8]| {
+            lo.is_none_or(|l| l.cmp_to(score, m) != Ordering::Greater)
+                && hi.is_none_or(|h| h.cmp_to(score, m) == Ordering::Greater)
         };
         match &self.nodes[n as usize] {
             Node::Leaf(l) => {
                 assert_eq!(depth, 0, "leaves at one depth");
                 assert!(l.entries.len() <= self.leaf_cap, "leaf overfull");
+                // The last leaf may be short: appends split it unevenly (see `insert_rec`).
                 assert!(
-                    is_root || l.entries.len() >= self.leaf_cap / 2,
+                    is_root || l.next == NIL || l.entries.len() >= self.leaf_cap / 2,
                     "leaf underfull"
                 );
+                assert!(is_root || !l.entries.is_empty(), "empty leaf");
                 for e in &l.entries {
-                    assert!(in_bounds(e), "leaf entry outside its separators");
-                    *bytes += e.member.len();
+                    assert!(
+                        in_bounds(e.score, e.member.bytes()),
+                        "leaf entry outside its separators"
+                    );
+                    *bytes += e.member.owned_bytes();
                 }
                 leaves.push(n);
                 l.entries.len()
@@ -919,7 +976,10 @@ impl BpTree {
                     total += cnt;
                 }
                 for s in &i.seps {
-                    assert!(in_bounds(s), "separator outside its parent's");
+                    assert!(
+                        in_bounds(s.score, &s.member),
+                        "separator outside its parent's"
+                    );
                     *bytes += s.member.len();
                 }
                 total
@@ -930,16 +990,21 @@ impl BpTree {
 }
 
 /// Entries over a rank range, in either direction (see [`BpTree::iter_range`]).
-#[derive(Clone)]
-pub struct Iter<'a> {
-    tree: &'a BpTree,
+pub struct Iter<'a, K = Box<[u8]>> {
+    tree: &'a BpTree<K>,
     leaf: u32,
     pos: usize,
     remaining: usize,
     rev: bool,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<K> Clone for Iter<'_, K> {
+    fn clone(&self) -> Self {
+        Iter { ..*self }
+    }
+}
+
+impl<'a, K: LeafKey> Iterator for Iter<'a, K> {
     type Item = (f64, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -965,7 +1030,7 @@ impl<'a> Iterator for Iter<'a> {
                 self.pos = 0;
             }
         }
-        Some((e.score, &e.member))
+        Some((e.score, e.member.bytes()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -973,5 +1038,5 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
-impl std::iter::FusedIterator for Iter<'_> {}
+impl<K: LeafKey> ExactSizeIterator for Iter<'_, K> {}
+impl<K: LeafKey> std::iter::FusedIterator for Iter<'_, K> {}

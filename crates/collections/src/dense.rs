@@ -52,6 +52,7 @@ mod raw;
 
 use raw::RawTable;
 use std::fmt;
+use std::ptr::NonNull;
 
 /// A set of byte strings; one 8-byte slot and one `[len][bytes]` block per member.
 #[derive(Clone)]
@@ -290,6 +291,57 @@ impl DenseMap {
     /// Removes every field and frees the table.
     pub fn clear(&mut self) {
         self.t.clear();
+    }
+}
+
+/// A non-owning handle to the field bytes of one [`DenseMap`] entry, for a structure that orders
+/// a map's entries without copying their fields (the sorted set's tree holds these while the
+/// map owns the blocks). Only this crate creates them, through [`DenseMap::key_ref`], whose
+/// contract keeps every handle's block alive while the handle is in use.
+pub struct KeyRef(NonNull<u8>);
+
+// SAFETY: a `KeyRef` only reads immutable bytes of a block owned by a map that is moved and
+// shared together with the structure holding the handle (they are fields of one value).
+unsafe impl Send for KeyRef {}
+// SAFETY: as above; reads only.
+unsafe impl Sync for KeyRef {}
+
+impl KeyRef {
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `DenseMap::key_ref`'s caller promised the block outlives every use of this
+        // handle; field bytes never change while the block lives.
+        unsafe { raw::map_block_key(self.0) }
+    }
+}
+
+impl fmt::Debug for KeyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyRef({:?})", String::from_utf8_lossy(self.bytes()))
+    }
+}
+
+impl crate::bptree::LeafKey for KeyRef {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        KeyRef::bytes(self)
+    }
+
+    fn owned_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl DenseMap {
+    /// A handle to `field`'s bytes inside this map (None if absent).
+    ///
+    /// # Safety
+    /// The handle may be used (`bytes`, or anything comparing it) only while `field` stays in
+    /// this map with a value of the same length: not removed, not replaced by a value of
+    /// another length, the map neither cleared nor dropped. Moving the map is fine (blocks do
+    /// not move with it).
+    pub(crate) unsafe fn key_ref(&self, field: &[u8]) -> Option<KeyRef> {
+        self.t.find(field).map(|i| KeyRef(self.t.block_ptr(i)))
     }
 }
 

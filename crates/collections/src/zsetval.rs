@@ -26,12 +26,14 @@
 //! non-integral double can differ in a last digit where Redis's grisu2 is not shortest; either
 //! text reads back as the same double).
 //!
-//! The skiplist encoding's member bytes are stored twice (tree entry and map key): Redis shares
-//! one sds between its dict and skiplist. Sharing would need reference counting or unsafe
-//! pointers into the tree's nodes; the copy costs member bytes plus ~16 per member.
+//! The tree encoding stores each member once: the map owns one block per member (`[lengths]
+//! [member][score]`) and the tree's leaf entries are `(score, KeyRef)`, a score and a
+//! non-owning handle to that block's member bytes (16 bytes), as Redis shares one sds between
+//! its dict and skiplist. [`ZTree`] keeps the two in step; it is the only code that creates
+//! handles, and it removes a tree entry before the map entry it points into.
 
 use crate::bptree::{self, cmp_entry, BpTree, LexRange, ScoreRange};
-use crate::dense::DenseMap;
+use crate::dense::{DenseMap, KeyRef};
 use crate::limits::Limits;
 use crate::listpack::{self, ListPack, LpEntry};
 use crate::num::{format_i64, parse_f64};
@@ -45,8 +47,119 @@ const LISTPACK_SAFE: usize = 1 << 30;
 pub enum ZSetValue {
     /// `member, score` pairs sorted by (score, member).
     Packed(ListPack),
-    /// The ordered tree and the member -> score map (value: the score's 8 little-endian bytes).
-    Tree { tree: BpTree, scores: DenseMap },
+    /// The ordered tree and the member -> score map.
+    Tree(ZTree),
+}
+
+/// The tree encoding: the member -> score map owns each member's one block (value: the score's
+/// 8 little-endian bytes, so a score update never reallocates it), and the tree orders
+/// `(score, handle to that block's member)`.
+///
+/// Invariant (what makes every `KeyRef` in `tree` valid): `tree` and `scores` hold the same
+/// `(member, score)` pairs; a tree entry is inserted only after its map entry and removed
+/// before it; a map value is only ever rewritten in place with 8 bytes. The fields are private
+/// so nothing else can break this; a clone rebuilds both (handles into the original's blocks
+/// must never be copied).
+pub struct ZTree {
+    tree: BpTree<KeyRef>,
+    scores: DenseMap,
+}
+
+impl ZTree {
+    fn with_capacity(n: usize) -> ZTree {
+        ZTree {
+            tree: BpTree::new(),
+            scores: DenseMap::with_capacity(n),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    fn score(&self, m: &[u8]) -> Option<f64> {
+        self.scores.get(m).map(f64_of)
+    }
+
+    /// Inserts a member that is not present.
+    fn insert_new(&mut self, m: &[u8], s: f64) {
+        let fresh = self.scores.insert(m, &s.to_le_bytes());
+        debug_assert!(fresh, "member already present");
+        // SAFETY: the handle goes into `tree` only, and the entry stays in `scores` (value
+        // rewritten in place with 8 bytes only) until `remove` / `remove_ranks` take the tree
+        // entry out first (the type's invariant).
+        let k = unsafe { self.scores.key_ref(m) }.expect("just inserted");
+        self.tree.insert_key(s, k);
+    }
+
+    /// Moves a present member from score `old` to `new`.
+    fn rescore(&mut self, m: &[u8], old: f64, new: f64) {
+        let (_, k) = self.tree.remove_key(old, m).expect("tree and map agree");
+        self.scores
+            .get_mut(m)
+            .expect("member present")
+            .copy_from_slice(&new.to_le_bytes());
+        self.tree.insert_key(new, k);
+    }
+
+    /// Removes `m`; false if absent.
+    fn remove(&mut self, m: &[u8]) -> bool {
+        let Some(s) = self.score(m) else {
+            return false;
+        };
+        // The tree entry first: its handle points into the map block removed next.
+        self.tree.remove_key(s, m).expect("tree and map agree");
+        self.scores.remove(m);
+        true
+    }
+
+    /// Removes ranks `[start, end)` (clamped), returning `(member, score)` lowest first.
+    fn remove_ranks(&mut self, start: usize, end: usize) -> Vec<(Vec<u8>, f64)> {
+        let removed = self.tree.remove_rank_range(start, end);
+        // Copy the members out while their blocks are still in the map, then drop them.
+        let out: Vec<(Vec<u8>, f64)> = removed
+            .into_iter()
+            .map(|(s, k)| (k.bytes().to_vec(), s))
+            .collect();
+        if self.tree.is_empty() {
+            self.scores.clear();
+        } else {
+            for (m, _) in &out {
+                self.scores.remove(m);
+            }
+        }
+        out
+    }
+
+    fn mem_bytes(&self) -> usize {
+        self.tree.mem_bytes() + self.scores.mem_bytes()
+    }
+}
+
+impl Clone for ZTree {
+    fn clone(&self) -> ZTree {
+        let mut t = ZTree::with_capacity(self.len());
+        for (s, m) in self.tree.iter() {
+            t.insert_new(m, s);
+        }
+        t
+    }
+}
+
+impl std::fmt::Debug for ZTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.tree
+                    .iter()
+                    .map(|(s, m)| (String::from_utf8_lossy(m), s)),
+            )
+            .finish()
+    }
 }
 
 /// ZADD's options (Redis's `ZADD_IN_*`). NX with XX, or GT/LT with NX, are the command's to
@@ -184,7 +297,7 @@ fn lp_pairs(lp: &ListPack) -> impl Iterator<Item = (LpEntry<'_>, f64)> + '_ {
 /// comes back as `LpEntry::Int`) and score.
 pub enum ZIter<'a> {
     Packed { it: listpack::Iter<'a>, rev: bool },
-    Tree(bptree::Iter<'a>),
+    Tree(bptree::Iter<'a, KeyRef>),
 }
 
 impl<'a> Iterator for ZIter<'a> {
@@ -261,10 +374,7 @@ impl ZSetValue {
         if size_hint <= l.zset_max_listpack_entries && value_len_hint <= l.zset_max_listpack_value {
             ZSetValue::Packed(ListPack::new())
         } else {
-            ZSetValue::Tree {
-                tree: BpTree::new(),
-                scores: DenseMap::with_capacity(size_hint),
-            }
+            ZSetValue::Tree(ZTree::with_capacity(size_hint))
         }
     }
 
@@ -326,7 +436,7 @@ impl ZSetValue {
     /// creates its result with `create(result length, 0)`). O(n). True when it is (now) a
     /// listpack.
     pub fn maybe_convert_to_packed(&mut self, l: &Limits) -> bool {
-        let ZSetValue::Tree { tree, .. } = self else {
+        let ZSetValue::Tree(ZTree { tree, .. }) = self else {
             return true;
         };
         let (mut maxlen, mut total) = (0, 0);
@@ -352,29 +462,25 @@ impl ZSetValue {
     /// Converts to the tree encoding, the map sized for at least `cap` members.
     pub fn convert_to_tree(&mut self, cap: usize) {
         let ZSetValue::Packed(lp) = self else { return };
-        let mut tree = BpTree::new();
-        let mut scores = DenseMap::with_capacity(cap.max(lp.len() / 2));
+        let mut t = ZTree::with_capacity(cap.max(lp.len() / 2));
         for (m, s) in lp_pairs(lp) {
-            m.with_bytes(|b| {
-                tree.insert(s, b);
-                scores.insert(b, &s.to_le_bytes());
-            });
+            m.with_bytes(|b| t.insert_new(b, s));
         }
-        *self = ZSetValue::Tree { tree, scores };
+        *self = ZSetValue::Tree(t);
     }
 
     /// OBJECT ENCODING's name.
     pub fn encoding_name(&self) -> &'static str {
         match self {
             ZSetValue::Packed(_) => "listpack",
-            ZSetValue::Tree { .. } => "skiplist",
+            ZSetValue::Tree(_) => "skiplist",
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             ZSetValue::Packed(lp) => lp.len() / 2,
-            ZSetValue::Tree { tree, .. } => tree.len(),
+            ZSetValue::Tree(t) => t.len(),
         }
     }
 
@@ -386,7 +492,7 @@ impl ZSetValue {
     pub fn mem_bytes(&self) -> usize {
         match self {
             ZSetValue::Packed(lp) => lp.mem_bytes(),
-            ZSetValue::Tree { tree, scores } => tree.mem_bytes() + scores.mem_bytes(),
+            ZSetValue::Tree(t) => t.mem_bytes(),
         }
     }
 
@@ -413,7 +519,7 @@ impl ZSetValue {
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match self {
             ZSetValue::Packed(lp) => Self::lp_find(lp, m).map(|(_, s)| s),
-            ZSetValue::Tree { scores, .. } => scores.get(m).map(f64_of),
+            ZSetValue::Tree(t) => t.score(m),
         }
     }
 
@@ -422,9 +528,9 @@ impl ZSetValue {
     pub fn rank(&self, m: &[u8], rev: bool) -> Option<(usize, f64)> {
         let (r, s) = match self {
             ZSetValue::Packed(lp) => Self::lp_find(lp, m)?,
-            ZSetValue::Tree { tree, scores } => {
-                let s = f64_of(scores.get(m)?);
-                (tree.rank(s, m).expect("map and tree agree"), s)
+            ZSetValue::Tree(t) => {
+                let s = t.score(m)?;
+                (t.tree.rank(s, m).expect("map and tree agree"), s)
             }
         };
         Some((if rev { self.len() - 1 - r } else { r }, s))
@@ -451,10 +557,7 @@ impl ZSetValue {
             }
             match self {
                 ZSetValue::Packed(lp) => Self::lp_insert(lp, m, score),
-                ZSetValue::Tree { tree, scores } => {
-                    tree.insert(score, m);
-                    scores.insert(m, &score.to_le_bytes());
-                }
+                ZSetValue::Tree(t) => t.insert_new(m, score),
             }
             return AddOutcome::Added(score);
         };
@@ -480,14 +583,7 @@ impl ZSetValue {
                 lp.remove_range(2 * i, 2);
                 Self::lp_insert(lp, m, score);
             }
-            ZSetValue::Tree { tree, scores } => {
-                tree.remove(cur, m);
-                tree.insert(score, m);
-                scores
-                    .get_mut(m)
-                    .expect("member present")
-                    .copy_from_slice(&score.to_le_bytes());
-            }
+            ZSetValue::Tree(t) => t.rescore(m, cur, score),
         }
         AddOutcome::Updated(score)
     }
@@ -502,14 +598,7 @@ impl ZSetValue {
                 }
                 None => false,
             },
-            ZSetValue::Tree { tree, scores } => match scores.get(m).map(f64_of) {
-                Some(s) => {
-                    scores.remove(m);
-                    tree.remove(s, m);
-                    true
-                }
-                None => false,
-            },
+            ZSetValue::Tree(t) => t.remove(m),
         }
     }
 
@@ -522,7 +611,7 @@ impl ZSetValue {
             ZSetValue::Packed(lp) => lp_pairs(lp)
                 .take_while(|(m, s)| m.with_bytes(|b| below(*s, b)))
                 .count(),
-            ZSetValue::Tree { tree, .. } => tree.partition_point(below),
+            ZSetValue::Tree(t) => t.tree.partition_point(below),
         }
     }
 
@@ -571,7 +660,7 @@ impl ZSetValue {
                     rev,
                 }
             }
-            ZSetValue::Tree { tree, .. } => ZIter::Tree(tree.iter_range(start, end, rev)),
+            ZSetValue::Tree(t) => ZIter::Tree(t.tree.iter_range(start, end, rev)),
         }
     }
 
@@ -637,19 +726,7 @@ impl ZSetValue {
                 lp.remove_range(2 * start, 2 * (end - start));
                 out
             }
-            ZSetValue::Tree { tree, scores } => {
-                let removed = tree.remove_rank_range(start, end);
-                if tree.is_empty() {
-                    scores.clear();
-                }
-                removed
-                    .into_iter()
-                    .map(|(s, m)| {
-                        scores.remove(&m);
-                        (m.into_vec(), s)
-                    })
-                    .collect()
-            }
+            ZSetValue::Tree(t) => t.remove_ranks(start, end),
         }
     }
 
@@ -697,7 +774,8 @@ impl ZSetValue {
                 }
                 self.get(rnd(n))
             }
-            ZSetValue::Tree { scores, .. } => scores
+            ZSetValue::Tree(t) => t
+                .scores
                 .random(rnd)
                 .map(|(m, s)| (LpEntry::Str(m), f64_of(s))),
         }
@@ -713,9 +791,9 @@ impl ZSetValue {
                 }
                 0
             }
-            ZSetValue::Tree { scores, .. } => {
-                scores.scan(cursor, count, |m, s| f(LpEntry::Str(m), f64_of(s)))
-            }
+            ZSetValue::Tree(t) => t
+                .scores
+                .scan(cursor, count, |m, s| f(LpEntry::Str(m), f64_of(s))),
         }
     }
 
@@ -731,7 +809,7 @@ impl ZSetValue {
                     assert_eq!(cmp_entry(w[0].1, &w[0].0, w[1].1, &w[1].0), Ordering::Less);
                 }
             }
-            ZSetValue::Tree { tree, scores } => {
+            ZSetValue::Tree(ZTree { tree, scores }) => {
                 tree.check();
                 assert_eq!(tree.len(), scores.len(), "tree and map sizes");
                 for (s, m) in tree.iter() {

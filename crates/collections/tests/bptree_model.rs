@@ -344,6 +344,44 @@ fn large_grow_and_shrink() {
     t.check();
 }
 
+/// Rising scores (timestamps, counters) fill leaves completely instead of leaving every leaf
+/// half full, and such a tree still removes and rebalances correctly.
+#[test]
+fn appends_fill_leaves() {
+    let n = 20_000u32;
+    let mut rising = BpTree::new();
+    let mut shuffled = BpTree::new();
+    for i in 0..n {
+        assert!(rising.insert(f64::from(i), format!("m{i:05}").as_bytes()));
+        let k = u64::from(i) * 7919 % u64::from(n);
+        assert!(shuffled.insert(k as f64, format!("m{k:05}").as_bytes()));
+    }
+    rising.check();
+    shuffled.check();
+    assert!(
+        rising.mem_bytes() * 4 < shuffled.mem_bytes() * 3,
+        "rising {} vs shuffled {}",
+        rising.mem_bytes(),
+        shuffled.mem_bytes()
+    );
+    for r in (0..n as usize).step_by(7) {
+        assert_eq!(rising.get(r).map(|(s, _)| s), Some(r as f64));
+    }
+    let mut left = n as usize;
+    let mut x = 12345usize;
+    while left > 0 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        assert!(rising.remove_at((x >> 33) % left).is_some());
+        left -= 1;
+        if left.is_multiple_of(997) {
+            rising.check();
+        }
+    }
+    rising.check();
+}
+
 #[test]
 fn negative_zero_is_zero() {
     let mut t = BpTree::new();

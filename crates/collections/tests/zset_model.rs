@@ -20,7 +20,7 @@ enum Enc {
 fn enc_of(z: &ZSetValue) -> Enc {
     match z {
         ZSetValue::Packed(_) => Enc::Packed,
-        ZSetValue::Tree { .. } => Enc::Tree,
+        ZSetValue::Tree(_) => Enc::Tree,
     }
 }
 
@@ -232,6 +232,8 @@ enum Op {
     Random(usize),
     Scan(usize),
     Shrink,
+    /// Replace the set by a clone and drop the original (a clone must own its own blocks).
+    Clone,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -253,6 +255,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::Random),
         1 => (1usize..5).prop_map(Op::Scan),
         1 => Just(Op::Shrink),
+        1 => Just(Op::Clone),
     ]
 }
 
@@ -401,6 +404,11 @@ fn run(l: Limits, hint: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseErro
                 seen.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
                 seen.dedup_by(|a, b| a.0 == b.0);
                 prop_assert!(same(&seen, &md.v));
+            }
+            Op::Clone => {
+                let c = z.clone();
+                drop(std::mem::replace(&mut z, c));
+                z.check();
             }
             Op::Shrink => {
                 let fits = md.v.len() <= l.zset_max_listpack_entries

@@ -163,6 +163,21 @@ impl<const MAP: bool> Block<MAP> {
     }
 }
 
+/// The key of the map block at `p`, read without owning it (`super::KeyRef`).
+///
+/// # Safety
+/// `p` must come from [`RawTable::block_ptr`] of a map table, and that block must stay alive
+/// (see `block_ptr`) for all of `'a`.
+pub(crate) unsafe fn map_block_key<'a>(p: NonNull<u8>) -> &'a [u8] {
+    // A non-owning view: never dropped, so the real owner alone frees the block.
+    let view = std::mem::ManuallyDrop::new(Block::<true>(p));
+    let k = view.key();
+    // SAFETY: `k` points into the block at `p`, which the caller keeps alive for `'a`; nothing
+    // writes a block's key bytes after `Block::new` (values change in place, keys never), so
+    // the slice stays valid and unchanged for `'a`, beyond the borrow of the local view.
+    unsafe { std::slice::from_raw_parts(k.as_ptr(), k.len()) }
+}
+
 impl<const MAP: bool> Drop for Block<MAP> {
     fn drop(&mut self) {
         let raw = std::ptr::slice_from_raw_parts_mut(self.0.as_ptr(), self.len());
@@ -253,6 +268,13 @@ impl<const MAP: bool> RawTable<MAP> {
 
     fn block(&self, i: usize) -> &Block<MAP> {
         self.slots[i].as_ref().expect("slot is full")
+    }
+
+    /// The address of full slot `i`'s block. It stays valid until the entry is removed, the
+    /// table cleared or its value replaced by one of another length: resizes and removals of
+    /// other entries move slots, never blocks.
+    pub(crate) fn block_ptr(&self, i: usize) -> NonNull<u8> {
+        self.block(i).0
     }
 
     /// The entry in slot `i`, which must be full.
