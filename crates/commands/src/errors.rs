@@ -165,3 +165,12 @@ pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 /// PFDEBUG DECODE of a dense HLL.
 pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+// Geo family.
+/// A distance unit other than M, KM, FT, MI (`extractUnitOrReply`).
+pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_NEGATIVE_RADIUS: &str = "ERR radius cannot be negative";
+pub const GEO_NEGATIVE_BOX: &str = "ERR height or width cannot be negative";
+/// GEORADIUSBYMEMBER / FROMMEMBER naming a member the key does not hold.
+pub const GEO_MEMBER_NOT_FOUND: &str = "ERR could not decode requested zset member";
+pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";

@@ -8,6 +8,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod list;
@@ -28,6 +29,7 @@ pub static ALL: &[&[Cmd]] = &[
     list::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
+    geo::COMMANDS,
     hash::COMMANDS,
     hll::COMMANDS,
     server::COMMANDS,
