@@ -552,6 +552,9 @@ pub fn search(z: &ZSetValue, shape: &Shape, limit: usize) -> Vec<GeoPoint> {
 /// Redis's `pqsort` (NetBSD's Bentley-McIlroy quicksort, recursing only into partitions that
 /// overlap ranks `[lrange, rrange]`): after it, those ranks hold what a full sort would put
 /// there. GEORADIUS/GEOSEARCH use it with COUNT, so ties come out in the order Redis gives.
+/// As in Redis 7.0.15's copy (checked against the real server), a partition pass that swapped
+/// nothing does not switch to insertion sort; only partitions under 7 elements are
+/// insertion-sorted.
 pub fn pqsort<T>(
     v: &mut [T],
     cmp: &impl Fn(&T, &T) -> std::cmp::Ordering,
@@ -612,7 +615,6 @@ fn pqsort_at<T>(
 ) {
     use std::cmp::Ordering::{Equal, Greater, Less};
     loop {
-        let mut swapped = false;
         if n < 7 {
             insertion(v, a, n, cmp);
             return;
@@ -640,7 +642,6 @@ fn pqsort_at<T>(
                     break;
                 }
                 if c == Equal {
-                    swapped = true;
                     v.swap(pa, pb);
                     pa += 1;
                 }
@@ -652,7 +653,6 @@ fn pqsort_at<T>(
                     break;
                 }
                 if c == Equal {
-                    swapped = true;
                     v.swap(pc as usize, pd as usize);
                     pd -= 1;
                 }
@@ -662,13 +662,8 @@ fn pqsort_at<T>(
                 break;
             }
             v.swap(pb, pc as usize);
-            swapped = true;
             pb += 1;
             pc -= 1;
-        }
-        if !swapped {
-            insertion(v, a, n, cmp);
-            return;
         }
         let pn = a + n;
         let r = (pa - a).min(pb - pa);
