@@ -181,8 +181,8 @@ pub fn area_center(a: &Area) -> [f64; 2] {
 }
 
 /// C's `(uint64_t)d` as x86-64 compilers emit it: values below 2^63 through a signed
-/// conversion (so negatives wrap), larger ones offset by 2^63; out-of-range and NaN give
-/// 2^63 ("integer indefinite").
+/// conversion (so negatives wrap, and NaN or values below -2^63 give 2^63, the "integer
+/// indefinite"), larger ones offset by 2^63 (so values of 2^64 and more give 0).
 pub fn c_double_to_u64(d: f64) -> u64 {
     const TWO63: f64 = 9223372036854775808.0;
     let signed = |v: f64| -> u64 {
@@ -192,7 +192,8 @@ pub fn c_double_to_u64(d: f64) -> u64 {
             (v as i64) as u64
         }
     };
-    if d < TWO63 {
+    // NaN takes the first branch, as `comisd` reports it unordered (not above or equal).
+    if d.is_nan() || d < TWO63 {
         signed(d)
     } else {
         signed(d - TWO63) ^ (1u64 << 63)
