@@ -434,7 +434,10 @@ impl Shape {
         } * self.conversion;
         let mut steps = estimate_steps_by_radius(radius_m, lat);
         let cell = |steps| {
-            let hash = encode_wgs84(lon, lat, steps).unwrap_or(HashBits { bits: 0, step: steps });
+            let hash = encode_wgs84(lon, lat, steps).unwrap_or(HashBits {
+                bits: 0,
+                step: steps,
+            });
             let n = neighbors(hash);
             let area = decode_wgs84(hash);
             (n, area)
@@ -697,7 +700,13 @@ mod tests {
 
     #[test]
     fn interleave_round_trips() {
-        for (x, y) in [(0u32, 0u32), (1, 0), (0, 1), (0x3ffffff, 0x1234567), (u32::MAX, 7)] {
+        for (x, y) in [
+            (0u32, 0u32),
+            (1, 0),
+            (0, 1),
+            (0x3ffffff, 0x1234567),
+            (u32::MAX, 7),
+        ] {
             let v = interleave64(x, y);
             let d = deinterleave64(v);
             assert_eq!((d as u32, (d >> 32) as u32), (x, y));

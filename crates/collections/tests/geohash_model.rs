@@ -6,8 +6,7 @@
 
 use darter_collections::geohash::{
     self, decode_score, distance, encode_wgs84, estimate_steps_by_radius, hash_string, neighbors,
-    score_of, search, HashBits, Shape, ShapeKind, EAST, NORTH, NORTH_EAST, SOUTH, SOUTH_WEST,
-    WEST,
+    score_of, search, HashBits, Shape, ShapeKind, EAST, NORTH, NORTH_EAST, SOUTH, SOUTH_WEST, WEST,
 };
 use darter_collections::zsetval::{AddFlags, ZSetValue};
 use darter_collections::Limits;
@@ -77,8 +76,16 @@ fn scores_positions_and_hashes_match_redis() {
     for &(lon, lat, score, pos, hash) in ORACLE {
         assert_eq!(score_of(lon, lat), Some(score), "score of {lon},{lat}");
         let [x, y] = decode_score(score as f64);
-        assert_eq!([human(x), human(y)], pos.map(String::from), "GEOPOS {lon},{lat}");
-        assert_eq!(&hash_string(score as f64), hash.as_bytes(), "GEOHASH {lon},{lat}");
+        assert_eq!(
+            [human(x), human(y)],
+            pos.map(String::from),
+            "GEOPOS {lon},{lat}"
+        );
+        assert_eq!(
+            &hash_string(score as f64),
+            hash.as_bytes(),
+            "GEOHASH {lon},{lat}"
+        );
     }
 }
 

@@ -39,10 +39,19 @@ fn store_across_every_pair_of_shards() {
     let keys = spread_keys("geo", 2 * SHARDS, SHARDS);
     for src in &keys[..SHARDS] {
         for dst in &keys[SHARDS..] {
-            let pair = (shard_of(src.as_bytes(), SHARDS), shard_of(dst.as_bytes(), SHARDS));
+            let pair = (
+                shard_of(src.as_bytes(), SHARDS),
+                shard_of(dst.as_bytes(), SHARDS),
+            );
             c.cmd(&["DEL", src, dst]);
             c.cmd(&[
-                "GEOADD", src, "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+                "GEOADD",
+                src,
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "15.087269",
+                "37.502669",
                 "Catania",
             ]);
             let search = ["FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"];
@@ -75,10 +84,27 @@ fn store_across_every_pair_of_shards() {
             assert_eq!(c.cmd(&["GEOHASH", dst, "Catania", "Palermo"]), {
                 format!("*2\r\n{}$-1\r\n", bulk("sqdtr74hyu0"))
             });
-            let r = c.cmd(&["GEORADIUSBYMEMBER", src, "Palermo", "1", "km", "STOREDIST", dst]);
+            let r = c.cmd(&[
+                "GEORADIUSBYMEMBER",
+                src,
+                "Palermo",
+                "1",
+                "km",
+                "STOREDIST",
+                dst,
+            ]);
             assert_eq!(r, int(1));
             assert_eq!(
-                c.cmd(&["GEOSEARCH", dst, "FROMLONLAT", "-180", "-85.05112878", "BYRADIUS", "10", "km"]),
+                c.cmd(&[
+                    "GEOSEARCH",
+                    dst,
+                    "FROMLONLAT",
+                    "-180",
+                    "-85.05112878",
+                    "BYRADIUS",
+                    "10",
+                    "km"
+                ]),
                 "*1\r\n$7\r\nPalermo\r\n"
             );
 
@@ -90,12 +116,32 @@ fn store_across_every_pair_of_shards() {
             assert_eq!(r, int(0));
             assert_eq!(c.cmd(&["EXISTS", dst]), int(0));
             c.cmd(&["SET", dst, "x"]);
-            let r = c.cmd(&["GEOSEARCHSTORE", dst, "nosuchkey", "FROMMEMBER", "a", "BYBOX", "1", "1", "m"]);
+            let r = c.cmd(&[
+                "GEOSEARCHSTORE",
+                dst,
+                "nosuchkey",
+                "FROMMEMBER",
+                "a",
+                "BYBOX",
+                "1",
+                "1",
+                "m",
+            ]);
             assert_eq!(r, int(0));
             assert_eq!(c.cmd(&["EXISTS", dst]), int(0));
             c.cmd(&["SET", dst, "x"]);
             c.cmd(&["SET", src, "x"]);
-            let r = c.cmd(&["GEOSEARCHSTORE", dst, src, "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"]);
+            let r = c.cmd(&[
+                "GEOSEARCHSTORE",
+                dst,
+                src,
+                "FROMLONLAT",
+                "0",
+                "0",
+                "BYRADIUS",
+                "1",
+                "m",
+            ]);
             assert!(r.starts_with("-WRONGTYPE"), "{r}");
             assert_eq!(c.cmd(&["GET", dst]), bulk("x"));
         }
@@ -111,12 +157,33 @@ fn the_last_store_option_wins_and_routes_the_write() {
     let keys = spread_keys("k", SHARDS, SHARDS);
     let (src, first, last) = (&keys[0], &keys[1], &keys[2]);
     c.cmd(&["GEOADD", src, "1", "1", "a", "1.001", "1", "b"]);
-    let r = c.cmd(&["GEORADIUS", src, "1", "1", "10", "km", "STORE", first, "STOREDIST", last]);
+    let r = c.cmd(&[
+        "GEORADIUS",
+        src,
+        "1",
+        "1",
+        "10",
+        "km",
+        "STORE",
+        first,
+        "STOREDIST",
+        last,
+    ]);
     assert_eq!(r, int(2));
     assert_eq!(c.cmd(&["EXISTS", first]), int(0));
     assert_eq!(c.cmd(&["EXISTS", last]), int(1));
     assert_eq!(
-        c.cmd(&["GEOSEARCH", last, "FROMLONLAT", "-180", "-85.05112878", "BYRADIUS", "10", "km", "ASC"]),
+        c.cmd(&[
+            "GEOSEARCH",
+            last,
+            "FROMLONLAT",
+            "-180",
+            "-85.05112878",
+            "BYRADIUS",
+            "10",
+            "km",
+            "ASC"
+        ]),
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
     );
 }
@@ -127,10 +194,30 @@ fn big_results_are_stored_as_skiplists() {
     let mut c = s.client();
     let keys = spread_keys("big", 2, SHARDS);
     assert_eq!(geoadd_all(&mut c, &keys[0], 200, "2", "3"), int(200));
-    let r = c.cmd(&["GEORADIUS", &keys[0], "2", "3", "1", "km", "STORE", &keys[1]]);
+    let r = c.cmd(&[
+        "GEORADIUS",
+        &keys[0],
+        "2",
+        "3",
+        "1",
+        "km",
+        "STORE",
+        &keys[1],
+    ]);
     assert_eq!(r, int(200));
     assert_eq!(c.cmd(&["OBJECT", "ENCODING", &keys[1]]), bulk("skiplist"));
-    let r = c.cmd(&["GEORADIUS", &keys[0], "2", "3", "1", "km", "COUNT", "5", "STORE", &keys[1]]);
+    let r = c.cmd(&[
+        "GEORADIUS",
+        &keys[0],
+        "2",
+        "3",
+        "1",
+        "km",
+        "COUNT",
+        "5",
+        "STORE",
+        &keys[1],
+    ]);
     assert_eq!(r, int(5));
     assert_eq!(c.cmd(&["OBJECT", "ENCODING", &keys[1]]), bulk("listpack"));
 }
@@ -142,7 +229,10 @@ fn cross_shard_store_is_atomic() {
     let s = TestServer::start();
     let keys = spread_keys("atom", 2, SHARDS);
     let (src, dst) = (&keys[0], &keys[1]);
-    assert_ne!(shard_of(src.as_bytes(), SHARDS), shard_of(dst.as_bytes(), SHARDS));
+    assert_ne!(
+        shard_of(src.as_bytes(), SHARDS),
+        shard_of(dst.as_bytes(), SHARDS)
+    );
     let mut c = s.client();
     geoadd_all(&mut c, src, N, "10", "10");
     let full = int(N as i64);
@@ -152,7 +242,11 @@ fn cross_shard_store_is_atomic() {
         let mut w = s.client();
         scope.spawn(move || {
             for r in 0..ROUNDS {
-                let (lon, lat) = if r % 2 == 0 { ("20", "20") } else { ("10", "10") };
+                let (lon, lat) = if r % 2 == 0 {
+                    ("20", "20")
+                } else {
+                    ("10", "10")
+                };
                 assert_eq!(geoadd_all(&mut w, src, N, lon, lat), int(0));
             }
         });
@@ -166,8 +260,17 @@ fn cross_shard_store_is_atomic() {
                         st.cmd(&["GEORADIUS", src, at, at, "50", "km", "STORE", dst])
                     } else {
                         st.cmd(&[
-                            "GEOSEARCHSTORE", dst, src, "FROMLONLAT", at, at, "BYBOX", "100",
-                            "100", "km", "STOREDIST",
+                            "GEOSEARCHSTORE",
+                            dst,
+                            src,
+                            "FROMLONLAT",
+                            at,
+                            at,
+                            "BYBOX",
+                            "100",
+                            "100",
+                            "km",
+                            "STOREDIST",
                         ])
                     };
                     assert!(reply == int(0) || reply == full, "STORE replied {reply:?}");
@@ -179,8 +282,14 @@ fn cross_shard_store_is_atomic() {
         scope.spawn(move || {
             for _ in 0..ROUNDS {
                 let pos = positions(&mut o, dst, N);
-                let present = pos.iter().filter(|p| !matches!(p, Frame::NullArray)).count();
-                assert!(present == 0 || present == N, "{present} of {N} members stored");
+                let present = pos
+                    .iter()
+                    .filter(|p| !matches!(p, Frame::NullArray))
+                    .count();
+                assert!(
+                    present == 0 || present == N,
+                    "{present} of {N} members stored"
+                );
                 assert!(pos.windows(2).all(|w| w[0] == w[1]), "members stored apart");
             }
         });

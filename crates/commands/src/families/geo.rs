@@ -45,7 +45,10 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new("geohash", Handler::Shard(cmd_geohash)),
     Cmd::new("geosearch", Handler::Shard(cmd_geosearch)),
     Cmd::new("georadius_ro", Handler::Shard(cmd_georadius_ro)),
-    Cmd::new("georadiusbymember_ro", Handler::Shard(cmd_georadiusbymember_ro)),
+    Cmd::new(
+        "georadiusbymember_ro",
+        Handler::Shard(cmd_georadiusbymember_ro),
+    ),
     Cmd::new(
         "georadius",
         Handler::Multi {

@@ -29,7 +29,13 @@ fn sicily() -> DbSlice {
     let r = geoadd(
         &mut db,
         &[
-            "geoadd", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+            "geoadd",
+            "Sicily",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
             "Catania",
         ],
     );
@@ -75,7 +81,10 @@ fn geoadd_options_and_errors_in_redis_order() {
     assert!(g.ch && g.nx && !g.xx);
     assert_eq!(g.items.len(), 1);
     let e = |w: &[&str]| parse_geoadd(&a(w)).unwrap_err();
-    assert_eq!(e(&["geoadd", "k", "nx", "xx", "1", "2", "m"]), errors::SYNTAX);
+    assert_eq!(
+        e(&["geoadd", "k", "nx", "xx", "1", "2", "m"]),
+        errors::SYNTAX
+    );
     assert_eq!(e(&["geoadd", "k", "1", "2"]), errors::SYNTAX);
     assert_eq!(e(&["geoadd", "k", "ch", "nx", "xx"]), errors::SYNTAX);
     assert_eq!(e(&["geoadd", "k", "ch"]), errors::SYNTAX);
@@ -88,27 +97,63 @@ fn geoadd_options_and_errors_in_redis_order() {
         "ERR invalid longitude,latitude pair 0.000000,-inf"
     );
     // Every position is checked before anything is added.
-    assert_eq!(e(&["geoadd", "k", "1", "1", "a", "x", "1", "b"]), errors::NOT_FLOAT);
+    assert_eq!(
+        e(&["geoadd", "k", "1", "1", "a", "x", "1", "b"]),
+        errors::NOT_FLOAT
+    );
 }
 
 #[test]
 fn geoadd_nx_xx_ch_and_wrong_type() {
     let mut db = DbSlice::new();
-    assert_eq!(geoadd(&mut db, &["geoadd", "g", "xx", "1", "1", "a"]), Ok(0));
-    assert!(db.find(b"g", NOW).is_none(), "XX on a missing key creates nothing");
+    assert_eq!(
+        geoadd(&mut db, &["geoadd", "g", "xx", "1", "1", "a"]),
+        Ok(0)
+    );
+    assert!(
+        db.find(b"g", NOW).is_none(),
+        "XX on a missing key creates nothing"
+    );
     assert_eq!(geoadd(&mut db, &["geoadd", "g", "1", "1", "a"]), Ok(1));
-    assert_eq!(geoadd(&mut db, &["geoadd", "g", "nx", "2", "2", "a", "3", "3", "b"]), Ok(1));
+    assert_eq!(
+        geoadd(
+            &mut db,
+            &["geoadd", "g", "nx", "2", "2", "a", "3", "3", "b"]
+        ),
+        Ok(1)
+    );
     assert_eq!(geoadd(&mut db, &["geoadd", "g", "4", "4", "a"]), Ok(0));
-    assert_eq!(geoadd(&mut db, &["geoadd", "g", "ch", "5", "5", "a", "5", "5", "c"]), Ok(2));
-    assert_eq!(geoadd(&mut db, &["geoadd", "g", "ch", "5", "5", "a"]), Ok(0));
-    assert_eq!(geoadd(&mut db, &["geoadd", "g", "xx", "ch", "6", "6", "a", "1", "1", "z"]), Ok(1));
+    assert_eq!(
+        geoadd(
+            &mut db,
+            &["geoadd", "g", "ch", "5", "5", "a", "5", "5", "c"]
+        ),
+        Ok(2)
+    );
+    assert_eq!(
+        geoadd(&mut db, &["geoadd", "g", "ch", "5", "5", "a"]),
+        Ok(0)
+    );
+    assert_eq!(
+        geoadd(
+            &mut db,
+            &["geoadd", "g", "xx", "ch", "6", "6", "a", "1", "1", "z"]
+        ),
+        Ok(1)
+    );
     let mut stats = ShardStats::default();
     let s = op_scores(&mut db, &mut stats, b"g", &a(&["a", "b", "c", "z"]), NOW).unwrap();
     assert_eq!(s[0], geohash::score_of(6.0, 6.0).map(|v| v as f64));
     assert_eq!(s[1], geohash::score_of(3.0, 3.0).map(|v| v as f64));
     assert!(s[2].is_some() && s[3].is_none());
-    db.set(b"str", Record::new(Value::Str(darter_collections::StrValue::from_bytes(b"v"))));
-    assert_eq!(geoadd(&mut db, &["geoadd", "str", "1", "1", "a"]), Err(err(errors::WRONGTYPE)));
+    db.set(
+        b"str",
+        Record::new(Value::Str(darter_collections::StrValue::from_bytes(b"v"))),
+    );
+    assert_eq!(
+        geoadd(&mut db, &["geoadd", "str", "1", "1", "a"]),
+        Err(err(errors::WRONGTYPE))
+    );
     // The position error comes before the type check.
     assert!(geoadd(&mut db, &["geoadd", "str", "500", "1", "a"])
         .unwrap_err()
@@ -141,14 +186,24 @@ fn geodist_units_missing_members_and_errors() {
     let mut db = sicily();
     let mut stats = ShardStats::default();
     let mut d = |w: &[&str]| op_geodist(&mut db, &mut stats, &a(w), NOW);
-    let km = d(&["geodist", "Sicily", "Palermo", "Catania", "KM"]).unwrap().unwrap();
+    let km = d(&["geodist", "Sicily", "Palermo", "Catania", "KM"])
+        .unwrap()
+        .unwrap();
     assert_eq!(format!("{km:.4}"), "166.2742");
-    let m = d(&["geodist", "Sicily", "Palermo", "Catania"]).unwrap().unwrap();
+    let m = d(&["geodist", "Sicily", "Palermo", "Catania"])
+        .unwrap()
+        .unwrap();
     assert_eq!(format!("{m:.4}"), "166274.1516");
     assert_eq!(d(&["geodist", "Sicily", "Palermo", "nx"]), Ok(None));
     assert_eq!(d(&["geodist", "nokey", "a", "b"]), Ok(None));
-    assert_eq!(d(&["geodist", "nokey", "a", "b", "parsec"]), Err(err(errors::GEO_UNIT)));
-    assert_eq!(d(&["geodist", "nokey", "a", "b", "km", "x"]), Err(err(errors::SYNTAX)));
+    assert_eq!(
+        d(&["geodist", "nokey", "a", "b", "parsec"]),
+        Err(err(errors::GEO_UNIT))
+    );
+    assert_eq!(
+        d(&["geodist", "nokey", "a", "b", "km", "x"]),
+        Err(err(errors::SYNTAX))
+    );
 }
 
 #[test]
@@ -158,7 +213,11 @@ fn search_parsing_errors_in_redis_order() {
     let s = Variant::Search;
     let r = Variant::Radius { store: true };
     assert_eq!(
-        e(&mut db, &["geosearch", "Sicily", "fromlonlat", "15", "37"], s),
+        e(
+            &mut db,
+            &["geosearch", "Sicily", "fromlonlat", "15", "37"],
+            s
+        ),
         "ERR exactly one of BYRADIUS and BYBOX can be specified for geosearch"
     );
     assert_eq!(
@@ -168,13 +227,27 @@ fn search_parsing_errors_in_redis_order() {
     assert_eq!(
         e(
             &mut db,
-            &["geosearch", "Sicily", "fromlonlat", "15", "37", "byradius", "1", "km", "any"],
+            &[
+                "geosearch",
+                "Sicily",
+                "fromlonlat",
+                "15",
+                "37",
+                "byradius",
+                "1",
+                "km",
+                "any"
+            ],
             s
         ),
         errors::GEO_ANY_WITHOUT_COUNT
     );
     assert_eq!(
-        e(&mut db, &["georadius", "Sicily", "15", "37", "1", "km", "count", "0"], r),
+        e(
+            &mut db,
+            &["georadius", "Sicily", "15", "37", "1", "km", "count", "0"],
+            r
+        ),
         errors::GEO_COUNT_NOT_POSITIVE
     );
     assert_eq!(
@@ -188,7 +261,17 @@ fn search_parsing_errors_in_redis_order() {
     assert_eq!(
         e(
             &mut db,
-            &["geosearch", "Sicily", "fromlonlat", "15", "37", "bybox", "1", "x", "km"],
+            &[
+                "geosearch",
+                "Sicily",
+                "fromlonlat",
+                "15",
+                "37",
+                "bybox",
+                "1",
+                "x",
+                "km"
+            ],
             s
         ),
         "ERR need numeric height"
@@ -204,7 +287,18 @@ fn search_parsing_errors_in_redis_order() {
     assert_eq!(
         e(
             &mut db,
-            &["geosearchstore", "d", "Sicily", "fromlonlat", "1", "1", "byradius", "1", "m", "withhash"],
+            &[
+                "geosearchstore",
+                "d",
+                "Sicily",
+                "fromlonlat",
+                "1",
+                "1",
+                "byradius",
+                "1",
+                "m",
+                "withhash"
+            ],
             Variant::SearchStore
         ),
         "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
@@ -213,7 +307,18 @@ fn search_parsing_errors_in_redis_order() {
     assert_eq!(
         e(
             &mut db,
-            &["geosearch", "Sicily", "fromlonlat", "1", "1", "frommember", "Palermo", "byradius", "1", "m"],
+            &[
+                "geosearch",
+                "Sicily",
+                "fromlonlat",
+                "1",
+                "1",
+                "frommember",
+                "Palermo",
+                "byradius",
+                "1",
+                "m"
+            ],
             s
         ),
         errors::SYNTAX
@@ -221,7 +326,16 @@ fn search_parsing_errors_in_redis_order() {
     assert_eq!(
         e(
             &mut db,
-            &["georadius_ro", "Sicily", "15", "37", "1", "km", "store", "d"],
+            &[
+                "georadius_ro",
+                "Sicily",
+                "15",
+                "37",
+                "1",
+                "km",
+                "store",
+                "d"
+            ],
             Variant::Radius { store: false }
         ),
         errors::SYNTAX
@@ -250,7 +364,16 @@ fn search_parsing_errors_in_redis_order() {
 fn search_orders_counts_and_any() {
     let mut db = sicily();
     let s = Variant::Search;
-    let base = ["geosearch", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km"];
+    let base = [
+        "geosearch",
+        "Sicily",
+        "fromlonlat",
+        "15",
+        "37",
+        "byradius",
+        "200",
+        "km",
+    ];
     fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         let mut v = base.to_vec();
         v.extend_from_slice(extra);
@@ -265,7 +388,8 @@ fn search_orders_counts_and_any() {
     assert_eq!(names(&f), ["Catania"]);
     let f = search(&mut db, &with(&base, &["count", "1", "any"]), s).unwrap();
     assert_eq!(names(&f), ["Palermo"]);
-    let Found::Points(q, pts) = search(&mut db, &with(&base, &["asc", "withdist"]), s).unwrap() else {
+    let Found::Points(q, pts) = search(&mut db, &with(&base, &["asc", "withdist"]), s).unwrap()
+    else {
         panic!("points")
     };
     assert!(q.withdist);
@@ -273,7 +397,16 @@ fn search_orders_counts_and_any() {
     assert_eq!(format!("{:.4}", pts[1].dist), "190.4424");
     let f = search(
         &mut db,
-        &["geosearch", "Sicily", "frommember", "Palermo", "bybox", "10", "10", "km"],
+        &[
+            "geosearch",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "bybox",
+            "10",
+            "10",
+            "km",
+        ],
         s,
     )
     .unwrap();
@@ -285,7 +418,17 @@ fn store_builds_a_zset_and_deletes_on_empty() {
     let mut db = sicily();
     let f = search(
         &mut db,
-        &["georadius", "Sicily", "15", "37", "200", "km", "storedist", "d", "asc"],
+        &[
+            "georadius",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "storedist",
+            "d",
+            "asc",
+        ],
         Variant::Radius { store: true },
     )
     .unwrap();
@@ -322,10 +465,20 @@ fn store_builds_a_zset_and_deletes_on_empty() {
 
 #[test]
 fn whole_search_on_one_shard_stores_and_replies() {
-    let mut shard = Shard::new(0, 1, std::sync::Arc::new(darter_engine::clock::Clock::real()));
+    let mut shard = Shard::new(
+        0,
+        1,
+        std::sync::Arc::new(darter_engine::clock::Clock::real()),
+    );
     let db = &mut shard.dbs[0];
     let args = a(&[
-        "geoadd", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+        "geoadd",
+        "Sicily",
+        "13.361389",
+        "38.115556",
+        "Palermo",
+        "15.087269",
+        "37.502669",
         "Catania",
     ]);
     let g = parse_geoadd(&args).unwrap();
@@ -333,7 +486,17 @@ fn whole_search_on_one_shard_stores_and_replies() {
     let r = op_search_all(
         &mut shard,
         0,
-        &a(&["geosearchstore", "out", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km"]),
+        &a(&[
+            "geosearchstore",
+            "out",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+        ]),
         Variant::SearchStore,
         NOW,
     );
@@ -341,7 +504,17 @@ fn whole_search_on_one_shard_stores_and_replies() {
     let r = op_search_all(
         &mut shard,
         0,
-        &a(&["geosearchstore", "out", "nokey", "fromlonlat", "15", "37", "byradius", "200", "km"]),
+        &a(&[
+            "geosearchstore",
+            "out",
+            "nokey",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+        ]),
         Variant::SearchStore,
         NOW,
     );
@@ -351,7 +524,17 @@ fn whole_search_on_one_shard_stores_and_replies() {
     let r = op_search_all(
         &mut shard,
         0,
-        &a(&["geosearch", "Sicily", "frommember", "Palermo", "byradius", "1", "km", "withcoord", "withhash"]),
+        &a(&[
+            "geosearch",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "byradius",
+            "1",
+            "km",
+            "withcoord",
+            "withhash",
+        ]),
         Variant::Search,
         NOW,
     );
