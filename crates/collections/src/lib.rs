@@ -7,6 +7,7 @@ pub mod bptree;
 pub mod compact;
 pub mod dash;
 pub mod dense;
+pub mod geohash;
 pub mod hash;
 pub mod hashval;
 pub mod hll;

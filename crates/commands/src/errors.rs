@@ -176,3 +176,12 @@ pub const LIMIT_NEEDS_BY: &str =
 pub const WITHSCORES_BYLEX: &str =
     "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+// Geo family.
+/// A distance unit other than M, KM, FT, MI (`extractUnitOrReply`).
+pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_NEGATIVE_RADIUS: &str = "ERR radius cannot be negative";
+pub const GEO_NEGATIVE_BOX: &str = "ERR height or width cannot be negative";
+/// GEORADIUSBYMEMBER / FROMMEMBER naming a member the key does not hold.
+pub const GEO_MEMBER_NOT_FOUND: &str = "ERR could not decode requested zset member";
+pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";

@@ -8,6 +8,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod generic;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod list;
@@ -29,6 +30,7 @@ pub static ALL: &[&[Cmd]] = &[
     list::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
+    geo::COMMANDS,
     hash::COMMANDS,
     zset::COMMANDS,
     hll::COMMANDS,
