@@ -18,11 +18,13 @@
 //! child to their right at the time they were made; after removals they only promise
 //! `keys(child i) < seps[i] <= keys(child i+1)`, which is all descent needs.
 //!
-//! Fan-out: a leaf holds up to 64 entries (24 bytes each: the score and the member's boxed
-//! slice, so a full leaf's entry array is 1.5 KiB, a few dozen cache lines scanned by binary
-//! search) and an inner node up to 64 children. A million members is then a tree of height 3-4,
-//! and the per-entry overhead of the structure (inner nodes, separators, slack) stays around
-//! 1/32 of the entries'. Nodes below half full borrow from or merge with a sibling.
+//! Fan-out: a leaf holds up to 63 entries (the score and the member: 24 bytes with a boxed
+//! slice, 16 with the sorted set's handle into its map, so a full leaf's entry array is at most
+//! 1.5 KiB, scanned by binary search) and an inner node up to 64 children. A million members is
+//! then a tree of height 3-4, and the per-entry overhead of the structure (inner nodes,
+//! separators, slack) stays around 1/32 of the entries'. A leaf overflowing at one of its ends
+//! splits off just the new entry (sequential inserts keep leaves full); otherwise it splits in
+//! half. A node that falls below half full on a removal borrows from or merges with a sibling.
 //!
 //! Every range query is reduced to ranks with [`BpTree::partition_point`] (how many entries
 //! satisfy a predicate that holds for a prefix of the order), so counting a score or lex range is
@@ -33,8 +35,10 @@
 use std::cmp::Ordering;
 
 const NIL: u32 = u32::MAX;
-/// Default maximum entries per leaf and children per inner node (see the module docs).
-pub const LEAF_CAP: usize = 64;
+/// Default maximum entries per leaf and children per inner node (see the module docs). A leaf's
+/// buffer peaks at `LEAF_CAP + 1` entries (just before a split): 64 entries of 16 or 24 bytes
+/// are exactly an allocator size class (1024 / 1536 bytes), where 65 would round up by 23%.
+pub const LEAF_CAP: usize = 63;
 pub const INNER_CAP: usize = 64;
 
 /// Compares scores as Redis does: `-0.0 == 0.0`. Scores are never NaN here.
@@ -257,6 +261,8 @@ struct Leaf<K> {
     entries: Vec<Entry<K>>,
     prev: u32,
     next: u32,
+    /// Where the last insert into this leaf went (NIL: unknown), to tell sequential inserts.
+    last_ins: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -334,6 +340,7 @@ impl<K: LeafKey> BpTree<K> {
                 entries: Vec::new(),
                 prev: NIL,
                 next: NIL,
+                last_ins: NIL,
             })],
             free: Vec::new(),
             root: 0,
@@ -371,6 +378,19 @@ impl<K: LeafKey> BpTree<K> {
             };
         }
         n
+    }
+
+    /// (leaves, entries in leaves, leaf entry capacity), for tests of fill.
+    pub fn leaf_stats(&self) -> (usize, usize, usize) {
+        let mut out = (0, 0, 0);
+        for node in &self.nodes {
+            if let Node::Leaf(l) = node {
+                out.0 += 1;
+                out.1 += l.entries.len();
+                out.2 += l.entries.capacity();
+            }
+        }
+        out
     }
 
     pub fn clear(&mut self) {
@@ -608,18 +628,29 @@ impl<K: LeafKey> BpTree<K> {
                 l.entries.reserve_exact(want - l.entries.len());
             }
             l.entries.insert(pos, Entry { score, member: key });
+            let sequential = pos > 0 && l.last_ins == (pos - 1) as u32;
+            l.last_ins = pos as u32;
             if l.entries.len() <= self.leaf_cap {
                 return Ins::Done;
             }
-            // Split in half; the right half's first key becomes the separator. Appending past
-            // the last entry (rising scores: timestamps, counters) keeps the old leaf full and
-            // starts the new one, so such sets end up with full leaves, not half-full ones.
-            let appending = pos + 1 == l.entries.len() && l.next == NIL;
-            let half = if appending {
-                self.leaf_cap
+            // Split in half; the right half's first key becomes the separator. Sequential
+            // inserts split where they go instead, so they keep filling one leaf to the end:
+            // an entry landing at either end of the leaf splits off alone, and one landing
+            // right after the previous insert ends the left leaf. Rising (or falling) scores,
+            // one stream or several interleaved (timestamps, counters, bulk loads over a few
+            // connections), then leave full leaves behind instead of half-full ones. Random
+            // inserts rarely look sequential, so they split in half as before.
+            let n_entries = l.entries.len();
+            let half = if pos + 1 == n_entries {
+                n_entries - 1
+            } else if pos == 0 {
+                1
+            } else if sequential {
+                pos + 1
             } else {
-                l.entries.len() / 2
+                n_entries / 2
             };
+            l.last_ins = if pos < half { pos as u32 } else { NIL };
             let right_entries = l.entries.split_off(half);
             let old_next = l.next;
             let sep = right_entries[0].to_sep();
@@ -629,6 +660,11 @@ impl<K: LeafKey> BpTree<K> {
                 entries: right_entries,
                 prev: n,
                 next: old_next,
+                last_ins: if pos >= half {
+                    (pos - half) as u32
+                } else {
+                    NIL
+                },
             }));
             self.leaf_mut(n).next = r;
             if old_next != NIL {
@@ -940,11 +976,8 @@ impl<K: LeafKey> BpTree<K> {
             Node::Leaf(l) => {
                 assert_eq!(depth, 0, "leaves at one depth");
                 assert!(l.entries.len() <= self.leaf_cap, "leaf overfull");
-                // The last leaf may be short: appends split it unevenly (see `insert_rec`).
-                assert!(
-                    is_root || l.next == NIL || l.entries.len() >= self.leaf_cap / 2,
-                    "leaf underfull"
-                );
+                // Leaves may be short (splits at an end are uneven, see `insert_rec`), never
+                // empty; removals merge or refill a leaf that falls below half.
                 assert!(is_root || !l.entries.is_empty(), "empty leaf");
                 for e in &l.entries {
                     assert!(

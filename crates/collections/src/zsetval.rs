@@ -138,6 +138,11 @@ impl ZTree {
     fn mem_bytes(&self) -> usize {
         self.tree.mem_bytes() + self.scores.mem_bytes()
     }
+
+    /// The tree's (leaves, entries, leaf entry capacity), for tests of fill.
+    pub fn leaf_stats(&self) -> (usize, usize, usize) {
+        self.tree.leaf_stats()
+    }
 }
 
 impl Clone for ZTree {
