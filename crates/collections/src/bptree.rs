@@ -212,53 +212,59 @@ impl<'a> LexRange<'a> {
     }
 }
 
-/// What a leaf entry's member is: owned bytes (`Box<[u8]>`, the default), or a handle to bytes
-/// owned elsewhere (the sorted set's map blocks, [`crate::dense::KeyRef`]). Separators in inner
-/// nodes are always owned copies, so removing a leaf entry never leaves a separator dangling.
+/// A leaf entry: its score and member bytes. [`Owned`] (the default) holds both; the sorted
+/// set's tree holds a handle to the map block that stores them (`zsetval::ScoreRef`), so each
+/// member is stored once. Separators in inner nodes are always `Owned` copies, so removing a
+/// leaf entry never leaves a separator dangling. A key's score and bytes must not change while
+/// it is in the tree.
 pub trait LeafKey: std::fmt::Debug {
+    fn score(&self) -> f64;
     fn bytes(&self) -> &[u8];
     /// Heap bytes this key owns (0 for a handle).
     fn owned_bytes(&self) -> usize;
-}
 
-impl LeafKey for Box<[u8]> {
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-
-    fn owned_bytes(&self) -> usize {
-        self.len()
-    }
-}
-
-/// One stored entry: a leaf's `(score, key)`, or a separator (`Sep`).
-#[derive(Clone, Debug)]
-struct Entry<K> {
-    score: f64,
-    member: K,
-}
-
-/// A separator in an inner node: an owned copy of a key.
-type Sep = Entry<Box<[u8]>>;
-
-impl<K: LeafKey> Entry<K> {
     #[inline]
     fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
-        cmp_entry(self.score, self.member.bytes(), score, member)
+        cmp_entry(self.score(), self.bytes(), score, member)
     }
 
-    fn to_sep(&self) -> Sep {
-        Entry {
-            score: self.score,
-            member: self.member.bytes().into(),
+    fn to_owned_key(&self) -> Owned {
+        Owned {
+            score: self.score(),
+            member: self.bytes().into(),
         }
     }
 }
 
+/// A score and an owned copy of a member: the default leaf key, and every separator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Owned {
+    pub score: f64,
+    pub member: Box<[u8]>,
+}
+
+impl LeafKey for Owned {
+    #[inline]
+    fn score(&self) -> f64 {
+        self.score
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        &self.member
+    }
+
+    fn owned_bytes(&self) -> usize {
+        self.member.len()
+    }
+}
+
+/// A separator in an inner node.
+type Sep = Owned;
+
 #[derive(Clone, Debug)]
 struct Leaf<K> {
-    entries: Vec<Entry<K>>,
+    entries: Vec<K>,
     prev: u32,
     next: u32,
     /// Where the last insert into this leaf went (NIL: unknown), to tell sequential inserts.
@@ -298,7 +304,7 @@ enum Ins {
 /// A B+ tree of `(score, member)` with subtree counts (see the module docs), its leaves holding
 /// members as `K`.
 #[derive(Clone, Debug)]
-pub struct BpTree<K = Box<[u8]>> {
+pub struct BpTree<K = Owned> {
     nodes: Vec<Node<K>>,
     free: Vec<u32>,
     /// Always a node; an empty tree is one empty leaf.
@@ -318,11 +324,14 @@ impl Default for BpTree {
     }
 }
 
-impl BpTree<Box<[u8]>> {
+impl BpTree<Owned> {
     /// Inserts `(score, member)`; false if that exact entry is already present. Panics on NaN.
     /// The tree does not know members' other scores: keeping one entry per member is the caller's.
     pub fn insert(&mut self, score: f64, member: &[u8]) -> bool {
-        self.insert_key(score, member.into())
+        self.insert_key(Owned {
+            score,
+            member: member.into(),
+        })
     }
 }
 
@@ -368,7 +377,7 @@ impl<K: LeafKey> BpTree<K> {
             + self.member_bytes;
         for node in &self.nodes {
             n += match node {
-                Node::Leaf(l) => l.entries.capacity() * std::mem::size_of::<Entry<K>>(),
+                Node::Leaf(l) => l.entries.capacity() * std::mem::size_of::<K>(),
                 Node::Inner(i) => {
                     i.seps.capacity() * std::mem::size_of::<Sep>()
                         + i.children.capacity() * 4
@@ -469,7 +478,7 @@ impl<K: LeafKey> BpTree<K> {
         acc + self
             .leaf(n)
             .entries
-            .partition_point(|e| below(e.score, e.member.bytes()))
+            .partition_point(|e| below(e.score(), e.bytes()))
     }
 
     /// The leaf and slot holding rank `r` (`r < len`).
@@ -508,7 +517,7 @@ impl<K: LeafKey> BpTree<K> {
         }
         let (leaf, i) = self.locate(r);
         let e = &self.leaf(leaf).entries[i];
-        Some((e.score, e.member.bytes()))
+        Some((e.score(), e.bytes()))
     }
 
     pub fn first(&self) -> Option<(f64, &[u8])> {
@@ -588,10 +597,11 @@ impl<K: LeafKey> BpTree<K> {
 
     // ---- insertion -----------------------------------------------------------------------------
 
-    /// Inserts `(score, key)`; false (dropping `key`) if that exact entry is already present.
-    /// Panics on NaN. The tree does not know members' other scores: keeping one entry per member
+    /// Inserts `key`; false (dropping `key`) if that exact entry is already present. Panics on
+    /// a NaN score. The tree does not know members' other scores: keeping one entry per member
     /// is the caller's.
-    pub fn insert_key(&mut self, score: f64, key: K) -> bool {
+    pub fn insert_key(&mut self, key: K) -> bool {
+        let score = key.score();
         assert!(!score.is_nan(), "NaN score");
         match self.insert_rec(self.root, score, key) {
             Ins::Exists => false,
@@ -627,7 +637,7 @@ impl<K: LeafKey> BpTree<K> {
                 let want = (2 * l.entries.len()).clamp(4, self.leaf_cap + 1);
                 l.entries.reserve_exact(want - l.entries.len());
             }
-            l.entries.insert(pos, Entry { score, member: key });
+            l.entries.insert(pos, key);
             let sequential = pos > 0 && l.last_ins == (pos - 1) as u32;
             l.last_ins = pos as u32;
             if l.entries.len() <= self.leaf_cap {
@@ -653,7 +663,7 @@ impl<K: LeafKey> BpTree<K> {
             l.last_ins = if pos < half { pos as u32 } else { NIL };
             let right_entries = l.entries.split_off(half);
             let old_next = l.next;
-            let sep = right_entries[0].to_sep();
+            let sep = right_entries[0].to_owned_key();
             self.member_bytes += sep.member.len();
             let rc = right_entries.len();
             let r = self.alloc(Node::Leaf(Leaf {
@@ -717,7 +727,7 @@ impl<K: LeafKey> BpTree<K> {
     }
 
     /// Removes `(score, member)` and returns the entry (with its key), if present.
-    pub fn remove_key(&mut self, score: f64, member: &[u8]) -> Option<(f64, K)> {
+    pub fn remove_key(&mut self, score: f64, member: &[u8]) -> Option<K> {
         if score.is_nan() {
             return None;
         }
@@ -725,25 +735,25 @@ impl<K: LeafKey> BpTree<K> {
     }
 
     /// Removes and returns the entry at rank `r`.
-    pub fn remove_at(&mut self, r: usize) -> Option<(f64, K)> {
+    pub fn remove_at(&mut self, r: usize) -> Option<K> {
         if r >= self.len {
             return None;
         }
         self.remove_target(Target::Rank(r))
     }
 
-    pub fn pop_first(&mut self) -> Option<(f64, K)> {
+    pub fn pop_first(&mut self) -> Option<K> {
         self.remove_at(0)
     }
 
-    pub fn pop_last(&mut self) -> Option<(f64, K)> {
+    pub fn pop_last(&mut self) -> Option<K> {
         self.len.checked_sub(1).and_then(|r| self.remove_at(r))
     }
 
-    fn remove_target(&mut self, t: Target<'_>) -> Option<(f64, K)> {
+    fn remove_target(&mut self, t: Target<'_>) -> Option<K> {
         let e = self.remove_rec(self.root, t)?;
         self.len -= 1;
-        self.member_bytes -= e.member.owned_bytes();
+        self.member_bytes -= e.owned_bytes();
         // An inner root left with one child gives way to it.
         while self.height > 0 && self.inner(self.root).children.len() == 1 {
             let old = self.root;
@@ -751,10 +761,10 @@ impl<K: LeafKey> BpTree<K> {
             self.release(old);
             self.height -= 1;
         }
-        Some((e.score, e.member))
+        Some(e)
     }
 
-    fn remove_rec(&mut self, n: u32, t: Target<'_>) -> Option<Entry<K>> {
+    fn remove_rec(&mut self, n: u32, t: Target<'_>) -> Option<K> {
         if let Node::Leaf(l) = &mut self.nodes[n as usize] {
             let pos = match t {
                 Target::Key(s, m) => l.entries.binary_search_by(|e| e.cmp_to(s, m)).ok()?,
@@ -832,7 +842,7 @@ impl<K: LeafKey> BpTree<K> {
                     p.counts[a] += 1;
                     p.counts[a + 1] -= 1;
                 }
-                let new_sep = bl.entries[0].to_sep();
+                let new_sep = bl.entries[0].to_owned_key();
                 self.member_bytes += new_sep.member.len();
                 let old = std::mem::replace(&mut p.seps[a], new_sep);
                 self.member_bytes -= old.member.len();
@@ -883,7 +893,7 @@ impl<K: LeafKey> BpTree<K> {
     }
 
     /// Removes the entries at ranks `[start, end)` (clamped), returning them lowest first.
-    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> Vec<(f64, K)> {
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> Vec<K> {
         let end = end.min(self.len);
         if start >= end {
             return Vec::new();
@@ -895,7 +905,7 @@ impl<K: LeafKey> BpTree<K> {
             while leaf != NIL {
                 let l = self.leaf_mut(leaf);
                 let next = l.next;
-                out.extend(l.entries.drain(..).map(|e| (e.score, e.member)));
+                out.append(&mut l.entries);
                 leaf = next;
             }
             self.clear();
@@ -907,13 +917,13 @@ impl<K: LeafKey> BpTree<K> {
     }
 
     /// Removes the entries whose score lies in `range`, lowest first.
-    pub fn remove_score_range(&mut self, range: &ScoreRange) -> Vec<(f64, K)> {
+    pub fn remove_score_range(&mut self, range: &ScoreRange) -> Vec<K> {
         let (a, b) = self.score_ranks(range);
         self.remove_rank_range(a, b)
     }
 
     /// Removes the entries whose member lies in `range`, lowest first.
-    pub fn remove_lex_range(&mut self, range: &LexRange<'_>) -> Vec<(f64, K)> {
+    pub fn remove_lex_range(&mut self, range: &LexRange<'_>) -> Vec<K> {
         let (a, b) = self.lex_ranks(range);
         self.remove_rank_range(a, b)
     }
@@ -981,10 +991,10 @@ impl<K: LeafKey> BpTree<K> {
                 assert!(is_root || !l.entries.is_empty(), "empty leaf");
                 for e in &l.entries {
                     assert!(
-                        in_bounds(e.score, e.member.bytes()),
+                        in_bounds(e.score(), e.bytes()),
                         "leaf entry outside its separators"
                     );
-                    *bytes += e.member.owned_bytes();
+                    *bytes += e.owned_bytes();
                 }
                 leaves.push(n);
                 l.entries.len()
@@ -1023,7 +1033,7 @@ impl<K: LeafKey> BpTree<K> {
 }
 
 /// Entries over a rank range, in either direction (see [`BpTree::iter_range`]).
-pub struct Iter<'a, K = Box<[u8]>> {
+pub struct Iter<'a, K = Owned> {
     tree: &'a BpTree<K>,
     leaf: u32,
     pos: usize,
@@ -1063,7 +1073,7 @@ impl<'a, K: LeafKey> Iterator for Iter<'a, K> {
                 self.pos = 0;
             }
         }
-        Some((e.score, e.member.bytes()))
+        Some((e.score(), e.bytes()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

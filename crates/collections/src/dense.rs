@@ -294,52 +294,49 @@ impl DenseMap {
     }
 }
 
-/// A non-owning handle to the field bytes of one [`DenseMap`] entry, for a structure that orders
-/// a map's entries without copying their fields (the sorted set's tree holds these while the
-/// map owns the blocks). Only this crate creates them, through [`DenseMap::key_ref`], whose
-/// contract keeps every handle's block alive while the handle is in use.
+/// A non-owning handle to one [`DenseMap`] entry's field and value, for a structure that
+/// orders a map's entries without copying them (the sorted set's tree holds these while the map
+/// owns the blocks). Only this crate creates them, through [`DenseMap::key_ref`], whose contract
+/// keeps every handle's block alive while the handle is in use.
 pub struct KeyRef(NonNull<u8>);
 
-// SAFETY: a `KeyRef` only reads immutable bytes of a block owned by a map that is moved and
-// shared together with the structure holding the handle (they are fields of one value).
+// SAFETY: a `KeyRef` only reads a block owned by a map that is moved and shared together with
+// the structure holding the handle (they are fields of one value).
 unsafe impl Send for KeyRef {}
 // SAFETY: as above; reads only.
 unsafe impl Sync for KeyRef {}
 
 impl KeyRef {
+    /// The entry's field.
     #[inline]
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `DenseMap::key_ref`'s caller promised the block outlives every use of this
-        // handle; field bytes never change while the block lives.
-        unsafe { raw::map_block_key(self.0) }
+    pub fn key(&self) -> &[u8] {
+        // SAFETY: `DenseMap::key_ref`'s caller keeps the block alive and its value unwritten
+        // while the handle is used.
+        unsafe { raw::map_block_parts(self.0) }.0
+    }
+
+    /// The entry's value.
+    #[inline]
+    pub fn value(&self) -> &[u8] {
+        // SAFETY: as in `key`.
+        unsafe { raw::map_block_parts(self.0) }.1
     }
 }
 
 impl fmt::Debug for KeyRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyRef({:?})", String::from_utf8_lossy(self.bytes()))
-    }
-}
-
-impl crate::bptree::LeafKey for KeyRef {
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        KeyRef::bytes(self)
-    }
-
-    fn owned_bytes(&self) -> usize {
-        0
+        write!(f, "KeyRef({:?})", String::from_utf8_lossy(self.key()))
     }
 }
 
 impl DenseMap {
-    /// A handle to `field`'s bytes inside this map (None if absent).
+    /// A handle to `field`'s entry inside this map (None if absent).
     ///
     /// # Safety
-    /// The handle may be used (`bytes`, or anything comparing it) only while `field` stays in
-    /// this map with a value of the same length: not removed, not replaced by a value of
-    /// another length, the map neither cleared nor dropped. Moving the map is fine (blocks do
-    /// not move with it).
+    /// The handle may be used (`key`, `value`) only while `field` stays in this map with a value
+    /// of the same length (not removed, not replaced by a value of another length, the map
+    /// neither cleared nor dropped), and not while the value is being written through
+    /// `get_mut`. Moving the map is fine (blocks do not move with it).
     pub(crate) unsafe fn key_ref(&self, field: &[u8]) -> Option<KeyRef> {
         self.t.find(field).map(|i| KeyRef(self.t.block_ptr(i)))
     }

@@ -27,12 +27,11 @@
 //! text reads back as the same double).
 //!
 //! The tree encoding stores each member once: the map owns one block per member (`[lengths]
-//! [member][score]`) and the tree's leaf entries are `(score, KeyRef)`, a score and a
-//! non-owning handle to that block's member bytes (16 bytes), as Redis shares one sds between
-//! its dict and skiplist. [`ZTree`] keeps the two in step; it is the only code that creates
+//! [member][score]`) and each tree leaf entry is a non-owning handle to that block (one
+//! pointer), as Redis shares one sds between its dict and skiplist. [`ZTree`] keeps the two in step; it is the only code that creates
 //! handles, and it removes a tree entry before the map entry it points into.
 
-use crate::bptree::{self, cmp_entry, BpTree, LexRange, ScoreRange};
+use crate::bptree::{self, cmp_entry, BpTree, LeafKey, LexRange, ScoreRange};
 use crate::dense::{DenseMap, KeyRef};
 use crate::limits::Limits;
 use crate::listpack::{self, ListPack, LpEntry};
@@ -61,8 +60,29 @@ pub enum ZSetValue {
 /// so nothing else can break this; a clone rebuilds both (handles into the original's blocks
 /// must never be copied).
 pub struct ZTree {
-    tree: BpTree<KeyRef>,
+    tree: BpTree<ScoreRef>,
     scores: DenseMap,
+}
+
+/// A tree leaf entry: a handle to a member's map block, which holds the member and its score
+/// (8 bytes, so a leaf entry is one pointer).
+#[derive(Debug)]
+pub struct ScoreRef(KeyRef);
+
+impl LeafKey for ScoreRef {
+    #[inline]
+    fn score(&self) -> f64 {
+        f64_of(self.0.value())
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.0.key()
+    }
+
+    fn owned_bytes(&self) -> usize {
+        0
+    }
 }
 
 impl ZTree {
@@ -93,17 +113,18 @@ impl ZTree {
         // rewritten in place with 8 bytes only) until `remove` / `remove_ranks` take the tree
         // entry out first (the type's invariant).
         let k = unsafe { self.scores.key_ref(m) }.expect("just inserted");
-        self.tree.insert_key(s, k);
+        self.tree.insert_key(ScoreRef(k));
     }
 
-    /// Moves a present member from score `old` to `new`.
+    /// Moves a present member from score `old` to `new`: out of the tree, the block's score
+    /// rewritten (no handle is in the tree then), back in at its new place.
     fn rescore(&mut self, m: &[u8], old: f64, new: f64) {
-        let (_, k) = self.tree.remove_key(old, m).expect("tree and map agree");
+        let k = self.tree.remove_key(old, m).expect("tree and map agree");
         self.scores
             .get_mut(m)
             .expect("member present")
             .copy_from_slice(&new.to_le_bytes());
-        self.tree.insert_key(new, k);
+        self.tree.insert_key(k);
     }
 
     /// Removes `m`; false if absent.
@@ -123,7 +144,7 @@ impl ZTree {
         // Copy the members out while their blocks are still in the map, then drop them.
         let out: Vec<(Vec<u8>, f64)> = removed
             .into_iter()
-            .map(|(s, k)| (k.bytes().to_vec(), s))
+            .map(|k| (k.bytes().to_vec(), k.score()))
             .collect();
         if self.tree.is_empty() {
             self.scores.clear();
@@ -302,7 +323,7 @@ fn lp_pairs(lp: &ListPack) -> impl Iterator<Item = (LpEntry<'_>, f64)> + '_ {
 /// comes back as `LpEntry::Int`) and score.
 pub enum ZIter<'a> {
     Packed { it: listpack::Iter<'a>, rev: bool },
-    Tree(bptree::Iter<'a, KeyRef>),
+    Tree(bptree::Iter<'a, ScoreRef>),
 }
 
 impl<'a> Iterator for ZIter<'a> {

@@ -164,7 +164,7 @@ fn run(fanout: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if let Some((s, k)) = &want {
                     m.remove(&(OrdScore(*s), k.clone()));
                 }
-                let got = t.remove_at(r).map(|(s, k)| (s, k.into_vec()));
+                let got = t.remove_at(r).map(|k| (k.score, k.member.into_vec()));
                 prop_assert!(same(
                     &got.into_iter().collect::<Vec<_>>(),
                     &want.into_iter().collect::<Vec<_>>()
@@ -175,7 +175,7 @@ fn run(fanout: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got: Vec<_> = t
                     .remove_rank_range(a, b)
                     .into_iter()
-                    .map(|(s, k)| (s, k.into_vec()))
+                    .map(|k| (k.score, k.member.into_vec()))
                     .collect();
                 prop_assert!(same(&got, &want));
             }
@@ -184,7 +184,7 @@ fn run(fanout: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got: Vec<_> = t
                     .remove_score_range(&r)
                     .into_iter()
-                    .map(|(s, k)| (s, k.into_vec()))
+                    .map(|k| (k.score, k.member.into_vec()))
                     .collect();
                 prop_assert!(same(&got, &want));
             }
@@ -211,7 +211,7 @@ fn run(fanout: (usize, usize), ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got: Vec<_> = t
                     .remove_lex_range(&r)
                     .into_iter()
-                    .map(|(s, k)| (s, k.into_vec()))
+                    .map(|k| (k.score, k.member.into_vec()))
                     .collect();
                 prop_assert!(same(&got, &want));
             }

@@ -163,19 +163,24 @@ impl<const MAP: bool> Block<MAP> {
     }
 }
 
-/// The key of the map block at `p`, read without owning it (`super::KeyRef`).
+/// The key and value of the map block at `p`, read without owning it (`super::KeyRef`).
 ///
 /// # Safety
-/// `p` must come from [`RawTable::block_ptr`] of a map table, and that block must stay alive
-/// (see `block_ptr`) for all of `'a`.
-pub(crate) unsafe fn map_block_key<'a>(p: NonNull<u8>) -> &'a [u8] {
+/// `p` must come from [`RawTable::block_ptr`] of a map table, that block must stay alive (see
+/// `block_ptr`) for all of `'a`, and its value must not be written during `'a`.
+pub(crate) unsafe fn map_block_parts<'a>(p: NonNull<u8>) -> (&'a [u8], &'a [u8]) {
     // A non-owning view: never dropped, so the real owner alone frees the block.
     let view = std::mem::ManuallyDrop::new(Block::<true>(p));
-    let k = view.key();
-    // SAFETY: `k` points into the block at `p`, which the caller keeps alive for `'a`; nothing
-    // writes a block's key bytes after `Block::new` (values change in place, keys never), so
-    // the slice stays valid and unchanged for `'a`, beyond the borrow of the local view.
-    unsafe { std::slice::from_raw_parts(k.as_ptr(), k.len()) }
+    let (k, v) = view.parts();
+    // SAFETY: both slices point into the block at `p`, which the caller keeps alive for `'a`;
+    // key bytes never change after `Block::new`, and the caller promises no value write during
+    // `'a`, so both stay valid and unchanged for `'a`, beyond the borrow of the local view.
+    unsafe {
+        (
+            std::slice::from_raw_parts(k.as_ptr(), k.len()),
+            std::slice::from_raw_parts(v.as_ptr(), v.len()),
+        )
+    }
 }
 
 impl<const MAP: bool> Drop for Block<MAP> {
