@@ -13,7 +13,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::families::memory;
+use crate::families::{memory, pubsub};
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -148,6 +148,17 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     if memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
         return Plan::Reject {
             msg: errors::OOM.as_bytes().to_vec(),
+            spec: Some((spec.id, sub)),
+        };
+    }
+    // A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT or RESET (Redis checks
+    // this after the OOM check).
+    if conn.state.info.pubsub.active()
+        && conn.out.proto == Protocol::Resp2
+        && !pubsub::allowed_in_subscribed_context(spec.meta.name)
+    {
+        return Plan::Reject {
+            msg: errors::subscribed_context(meta.name).into_bytes(),
             spec: Some((spec.id, sub)),
         };
     }

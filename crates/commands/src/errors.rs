@@ -165,3 +165,13 @@ pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 /// PFDEBUG DECODE of a dense HLL.
 pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+// Pub/Sub family.
+
+/// A RESP2 client in subscribed mode sent a command other than (P|S)(UN)SUBSCRIBE, PING, QUIT or
+/// RESET (`name` is the command's full name, e.g. `client|list`).
+pub fn subscribed_context(name: &str) -> String {
+    format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )
+}

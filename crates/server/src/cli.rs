@@ -243,7 +243,10 @@ fn apply_directive(out: &mut FileSettings, key: &str, args: &[Vec<u8>]) -> Resul
         "proactor_threads" => out.proactor_threads = Some(num()? as usize),
         "num_shards" => out.num_shards = Some(num()? as usize),
         other => {
-            out.extra.retain(|(n, _)| n != other);
+            // Each `client-output-buffer-limit` line sets only the classes it names.
+            if other != "client-output-buffer-limit" {
+                out.extra.retain(|(n, _)| n != other);
+            }
             out.extra.push((other.to_string(), value));
         }
     }

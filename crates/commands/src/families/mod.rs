@@ -12,6 +12,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod memory;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -33,4 +34,5 @@ pub static ALL: &[&[Cmd]] = &[
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
+    pubsub::COMMANDS,
 ];
