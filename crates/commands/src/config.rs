@@ -289,21 +289,24 @@ fn parse_obuf(raw: &[u8]) -> Result<Vec<(usize, [u64; 3])>, String> {
     } else {
         raw.split(|&b| b == b' ').collect()
     };
-    if args.len() % 4 != 0 {
+    if !args.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".to_string());
     }
     let mut out = Vec::new();
     for g in args.chunks(4) {
-        let class = obuf_class(g[0])
-            .ok_or_else(|| "Invalid client class specified in buffer limit configuration.".to_string())?;
+        let class = obuf_class(g[0]).ok_or_else(|| {
+            "Invalid client class specified in buffer limit configuration.".to_string()
+        })?;
         let hard = parse_memory(g[1]);
         let soft = parse_memory(g[2]);
         let secs = strtoll_whole_int(g[3]);
         match (hard, soft, secs) {
             (Some(h), Some(s), Some(t)) if t >= 0 => out.push((class, [h, s, t as u64])),
             _ => {
-                return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                    .to_string())
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string(),
+                )
             }
         }
     }
@@ -1613,22 +1616,33 @@ mod tests {
             "normal 1 2 3 slave 1000 2000 6 pubsub 1048576 524288 10"
         );
         let err = |v: &str| set(&st, &[name, v]).unwrap_err();
-        let pre = "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - ";
+        let pre =
+            "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - ";
         let wrong = format!("{pre}Wrong number of arguments in buffer limit configuration.");
         let class = format!("{pre}Invalid client class specified in buffer limit configuration.");
-        let value =
-            format!("{pre}Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+        let value = format!(
+            "{pre}Error in hard, soft or soft_seconds setting in buffer limit configuration."
+        );
         assert_eq!(err("pubsub 1 2"), wrong);
         assert_eq!(err("pubsub  1 2 3"), wrong);
         assert_eq!(err("master 1 2 3"), class);
         assert_eq!(err("foo 1 2 3"), class);
-        for v in ["pubsub x 2 3", "pubsub 1 x 3", "pubsub 1 2 x", "pubsub 1 2 -1", "pubsub -1 2 3"] {
+        for v in [
+            "pubsub x 2 3",
+            "pubsub 1 x 3",
+            "pubsub 1 2 x",
+            "pubsub 1 2 -1",
+            "pubsub -1 2 3",
+        ] {
             assert_eq!(err(v), value, "{v}");
         }
         // All or nothing: a bad second group leaves the first unapplied.
         assert_eq!(err("pubsub 5 5 5 foo 1 2 3"), class);
         assert_eq!(st.obuf_limit_pubsub().hard, 1048576);
-        assert_eq!(check_directive(name, &[b"pubsub", b"1", b"2", b"3"]), Ok(name));
+        assert_eq!(
+            check_directive(name, &[b"pubsub", b"1", b"2", b"3"]),
+            Ok(name)
+        );
     }
 
     #[test]

@@ -58,7 +58,13 @@ fn publish_reaches_subscribers_on_every_thread_and_counts_them() {
     assert_eq!(publisher.cmd(&["PUBLISH", "other", "x"]), int(0));
     assert_eq!(
         publisher.cmd(&["PUBSUB", "NUMSUB", "news", "other"]),
-        format!("*4\r\n{}{}{}{}", bulk("news"), int(7), bulk("other"), int(0))
+        format!(
+            "*4\r\n{}{}{}{}",
+            bulk("news"),
+            int(7),
+            bulk("other"),
+            int(0)
+        )
     );
     // Channels are counted once however many threads have subscribers.
     assert_eq!(info_field(&mut publisher, "stats", "pubsub_channels"), 1);
@@ -107,10 +113,22 @@ fn a_channel_and_a_matching_pattern_each_count_a_reception() {
     let mut a = s.client();
     let mut b = s.client();
     let mut c = s.client();
-    assert_eq!(a.cmd(&["SUBSCRIBE", "a.b"]), subscribed("subscribe", "a.b", 1));
-    assert_eq!(b.cmd(&["PSUBSCRIBE", "a.*"]), subscribed("psubscribe", "a.*", 1));
-    assert_eq!(c.cmd(&["SUBSCRIBE", "a.b"]), subscribed("subscribe", "a.b", 1));
-    assert_eq!(c.cmd(&["PSUBSCRIBE", "a.*"]), subscribed("psubscribe", "a.*", 2));
+    assert_eq!(
+        a.cmd(&["SUBSCRIBE", "a.b"]),
+        subscribed("subscribe", "a.b", 1)
+    );
+    assert_eq!(
+        b.cmd(&["PSUBSCRIBE", "a.*"]),
+        subscribed("psubscribe", "a.*", 1)
+    );
+    assert_eq!(
+        c.cmd(&["SUBSCRIBE", "a.b"]),
+        subscribed("subscribe", "a.b", 1)
+    );
+    assert_eq!(
+        c.cmd(&["PSUBSCRIBE", "a.*"]),
+        subscribed("psubscribe", "a.*", 2)
+    );
     let mut p = s.client();
     assert_eq!(p.cmd(&["PUBLISH", "a.b", "m"]), int(4));
     assert_eq!(read(&mut a), message("a.b", "m"));
@@ -205,7 +223,12 @@ fn a_subscriber_that_never_reads_is_closed_at_the_hard_limit() {
     let s = TestServer::start();
     let mut admin = s.client();
     assert_eq!(
-        admin.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 256kb 0 0"]),
+        admin.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 256kb 0 0"
+        ]),
         "+OK\r\n"
     );
     let mut slow = s.client();

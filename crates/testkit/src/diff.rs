@@ -170,12 +170,13 @@ pub fn run_script(
         };
         if mode == "conn" {
             if rest != current {
-                let (nr, nd) = others
-                    .remove(rest)
-                    .unwrap_or_else(|| (redis(), darter()));
+                let (nr, nd) = others.remove(rest).unwrap_or_else(|| (redis(), darter()));
                 let old_r = std::mem::replace(&mut r, nr);
                 let old_d = std::mem::replace(&mut d, nd);
-                others.insert(std::mem::replace(&mut current, rest.to_string()), (old_r, old_d));
+                others.insert(
+                    std::mem::replace(&mut current, rest.to_string()),
+                    (old_r, old_d),
+                );
             }
             continue;
         }

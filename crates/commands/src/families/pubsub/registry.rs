@@ -206,7 +206,14 @@ impl ClientPubSub {
     /// `checkClientOutputBufferLimits`: `>=` the hard limit closes at once; `>=` the soft limit
     /// starts a clock and closes once it has run longer than the soft seconds). Returns false if
     /// the client was closed.
-    fn append(&self, info: &ClientInfo, resp3: bool, msg: &[u8], limit: ObufLimit, now: Instant) -> bool {
+    fn append(
+        &self,
+        info: &ClientInfo,
+        resp3: bool,
+        msg: &[u8],
+        limit: ObufLimit,
+        now: Instant,
+    ) -> bool {
         if info.killed.get() {
             return false;
         }
@@ -225,9 +232,7 @@ impl ClientPubSub {
         if limit.soft > 0 && used >= limit.soft {
             match self.soft_since.get() {
                 None => self.soft_since.set(Some(now)),
-                Some(t) => {
-                    soft = now.duration_since(t) > Duration::from_secs(limit.soft_secs)
-                }
+                Some(t) => soft = now.duration_since(t) > Duration::from_secs(limit.soft_secs),
             }
         } else {
             self.soft_since.set(None);
@@ -349,7 +354,12 @@ fn announce(
 
 /// Adds `info` as a local subscriber of `name`. Returns what the caller must wait for before
 /// replying when this thread's interest in `name` is not yet known to every thread.
-pub fn add(engine: Option<&Engine>, kind: Kind, name: &Bytes, info: &Rc<ClientInfo>) -> Option<Rc<Ready>> {
+pub fn add(
+    engine: Option<&Engine>,
+    kind: Kind,
+    name: &Bytes,
+    info: &Rc<ClientInfo>,
+) -> Option<Rc<Ready>> {
     REG.with(|r| {
         let r = &mut *r.borrow_mut();
         if !r.topics[kind as usize].contains_key(name) {

@@ -68,7 +68,10 @@ fn first_subscriber_announces_and_last_one_retracts() {
     assert_eq!(dir_threads(Kind::Channel, b"news"), vec![0]);
     assert!(!registry::subscribe(None, &c1, Kind::Channel, &name).0);
     registry::subscribe(None, &c2, Kind::Channel, &name);
-    assert_eq!(registry::local_counts(Kind::Channel, &[name.clone()]), vec![2]);
+    assert_eq!(
+        registry::local_counts(Kind::Channel, std::slice::from_ref(&name)),
+        vec![2]
+    );
     assert!(registry::unsubscribe(None, &c1, Kind::Channel, b"news"));
     assert!(!registry::unsubscribe(None, &c1, Kind::Channel, b"news"));
     assert_eq!(dir_threads(Kind::Channel, b"news"), vec![0]);
@@ -84,15 +87,24 @@ fn kinds_are_separate_namespaces() {
     registry::subscribe(None, &c, Kind::Shard, &b("x"));
     assert!(registry::targets(Kind::Channel, b"x").is_empty());
     assert_eq!(registry::targets(Kind::Shard, b"x").iter().count(), 1);
-    assert_eq!(registry::deliver_local(Kind::Channel, b"x", b"m", NO_LIMIT), 0);
-    assert_eq!(registry::deliver_local(Kind::Shard, b"x", b"m", NO_LIMIT), 1);
+    assert_eq!(
+        registry::deliver_local(Kind::Channel, b"x", b"m", NO_LIMIT),
+        0
+    );
+    assert_eq!(
+        registry::deliver_local(Kind::Shard, b"x", b"m", NO_LIMIT),
+        1
+    );
     assert_eq!(
         pending(&c),
         b"*3\r\n$8\r\nsmessage\r\n$1\r\nx\r\n$1\r\nm\r\n".to_vec()
     );
     // Shard channels ignore patterns.
     registry::subscribe(None, &c, Kind::Pattern, &b("*"));
-    assert_eq!(registry::deliver_local(Kind::Shard, b"x", b"m", NO_LIMIT), 1);
+    assert_eq!(
+        registry::deliver_local(Kind::Shard, b"x", b"m", NO_LIMIT),
+        1
+    );
     registry::unsubscribe_everything(None, &c);
 }
 
@@ -106,7 +118,10 @@ fn channel_and_matching_pattern_both_deliver_and_count() {
     assert_eq!(c.pubsub.count(Kind::Pattern), 2);
     assert_eq!(registry::targets(Kind::Channel, b"a.b").iter().count(), 1);
     assert!(registry::targets(Kind::Channel, b"q").is_empty());
-    assert_eq!(registry::deliver_local(Kind::Channel, b"a.b", b"hi", NO_LIMIT), 2);
+    assert_eq!(
+        registry::deliver_local(Kind::Channel, b"a.b", b"hi", NO_LIMIT),
+        2
+    );
     assert_eq!(
         pending(&c),
         b"*3\r\n$7\r\nmessage\r\n$3\r\na.b\r\n$2\r\nhi\r\n*4\r\n$8\r\npmessage\r\n$3\r\na.*\r\n$3\r\na.b\r\n$2\r\nhi\r\n"
@@ -114,7 +129,10 @@ fn channel_and_matching_pattern_both_deliver_and_count() {
     );
     // RESP3 clients get push frames.
     c.resp.set(3);
-    assert_eq!(registry::deliver_local(Kind::Channel, b"a.c", b"x", NO_LIMIT), 1);
+    assert_eq!(
+        registry::deliver_local(Kind::Channel, b"a.c", b"x", NO_LIMIT),
+        1
+    );
     assert_eq!(
         pending(&c),
         b">4\r\n$8\r\npmessage\r\n$3\r\na.*\r\n$3\r\na.c\r\n$1\r\nx\r\n".to_vec()
@@ -216,7 +234,10 @@ fn killed_clients_still_count_but_get_nothing() {
     let c = client(1);
     registry::subscribe(None, &c, Kind::Channel, &b("c"));
     c.killed.set(true);
-    assert_eq!(registry::deliver_local(Kind::Channel, b"c", b"m", NO_LIMIT), 1);
+    assert_eq!(
+        registry::deliver_local(Kind::Channel, b"c", b"m", NO_LIMIT),
+        1
+    );
     assert_eq!(c.pubsub.pending_len(), 0);
     registry::unsubscribe_everything(None, &c);
 }
