@@ -284,6 +284,47 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                     stats::record_rejected(id, sub);
                 }
             }
+            Plan::Coord { spec, .. }
+                if conn.state.reply_mode == ReplyMode::On
+                    && pubsub::is_publish(spec.meta.name).is_some() =>
+            {
+                // A pipelined run of PUBLISH/SPUBLISH is delivered together: one hop per
+                // subscriber thread for the whole run, messages still in order.
+                let t0 = clock;
+                let mut group = vec![(spec, args)];
+                while let Some(next) = iter.peek() {
+                    let plan = prepare(conn, next);
+                    let args = iter.next().expect("peeked");
+                    match plan {
+                        Plan::Coord { spec: s2, .. }
+                            if pubsub::is_publish(s2.meta.name).is_some() && group.len() < 1024 =>
+                        {
+                            group.push((s2, args))
+                        }
+                        other => {
+                            carried = Some((args, other));
+                            break;
+                        }
+                    }
+                }
+                let items = group
+                    .iter()
+                    .map(|(s, a)| pubsub::Publish {
+                        kind: pubsub::is_publish(s.meta.name).expect("a publish"),
+                        channel: a[1].clone(),
+                        message: a[2].clone(),
+                    })
+                    .collect();
+                let counts = pubsub::publish_many(conn, items).await;
+                clock = Instant::now();
+                now_ms = conn.engine().clock.now_ms();
+                let each = clock.duration_since(t0).as_micros() as u64 / group.len() as u64;
+                for ((s, _), n) in group.iter().zip(counts) {
+                    conn.state.info.last_cmd.set(s.meta.name);
+                    conn.out.int(n as i64);
+                    stats::record_call(s.id, None, each, false);
+                }
+            }
             Plan::Coord { spec, sub, f } => {
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
                 let t0 = clock;

@@ -281,3 +281,55 @@ fn subscribed_clients_are_exempt_from_the_idle_timeout() {
     assert_eq!(p.cmd(&["PUBLISH", "idle", "still-here"]), int(1));
     assert_eq!(read(&mut sub), message("idle", "still-here"));
 }
+
+#[test]
+fn pipelined_publishes_mixed_with_other_commands_keep_their_order_and_counts() {
+    let s = TestServer::start();
+    // One subscriber per thread: channel a, channel b, shard channel a.
+    let mut a = s.client();
+    let mut b = s.client();
+    let mut sa = s.client();
+    a.cmd(&["SUBSCRIBE", "a"]);
+    b.cmd(&["SUBSCRIBE", "b"]);
+    sa.cmd(&["SSUBSCRIBE", "a"]);
+    let mut p = s.client();
+    let cmds: Vec<Vec<String>> = [
+        vec!["PUBLISH", "a", "1"],
+        vec!["SPUBLISH", "a", "2"],
+        vec!["GET", "k"],
+        vec!["PUBLISH", "b", "3"],
+        vec!["PUBLISH", "a", "4"],
+        vec!["PUBLISH", "nobody", "5"],
+        vec!["PING"],
+        vec!["PUBLISH", "b", "6"],
+    ]
+    .iter()
+    .map(|c| c.iter().map(|x| x.to_string()).collect())
+    .collect();
+    let replies = darter_testkit::helpers::pipeline(&mut p, &cmds);
+    let one = int(1);
+    assert_eq!(
+        replies,
+        vec![
+            one.clone(),
+            one.clone(),
+            "$-1\r\n".to_string(),
+            one.clone(),
+            one.clone(),
+            int(0),
+            "+PONG\r\n".to_string(),
+            one
+        ]
+    );
+    assert_eq!(read(&mut a), message("a", "1"));
+    assert_eq!(read(&mut a), message("a", "4"));
+    assert_eq!(read(&mut b), message("b", "3"));
+    assert_eq!(read(&mut b), message("b", "6"));
+    assert_eq!(
+        read(&mut sa),
+        format!("*3\r\n{}{}{}", bulk("smessage"), bulk("a"), bulk("2"))
+    );
+    let stats = p.cmd(&["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_publish:calls=5,"), "{stats}");
+    assert!(stats.contains("cmdstat_spublish:calls=1,"), "{stats}");
+}

@@ -149,51 +149,98 @@ fn cmd_sunsubscribe(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move { unsubscribe(c, Kind::Shard, &args) })
 }
 
-/// Delivers `message` on `channel` to every subscriber on every thread and returns how many
-/// subscriptions received it. Local subscribers get it inline, each other thread with
-/// subscribers gets one hop; the count waits for all of them, so one publisher's messages reach
-/// each subscriber in publish order.
-pub async fn publish(c: &Conn, kind: Kind, channel: Bytes, message: Bytes) -> usize {
+/// One PUBLISH or SPUBLISH of a pipelined run.
+pub struct Publish {
+    pub kind: Kind,
+    pub channel: Bytes,
+    pub message: Bytes,
+}
+
+/// Delivers each message to every subscriber on every thread, in order, and returns how many
+/// subscriptions received each. Local subscribers get them inline; each other thread with
+/// subscribers of any of them gets one hop carrying its share, in order. The counts wait for every
+/// such thread, so one publisher's messages reach each subscriber in publish order, pipelined or
+/// not, and a pipelined run of PUBLISHes costs one hop per thread instead of one per message.
+pub async fn publish_many(c: &Conn, items: Vec<Publish>) -> Vec<usize> {
     let engine = c.engine();
     let limit = c.server.config.obuf_limit_pubsub();
     let me = darter_engine::engine::thread_index().unwrap_or(0);
-    let mut total = 0;
-    let mut acks: Vec<oneshot::Receiver<usize>> = Vec::new();
-    for t in registry::targets(kind, &channel).iter() {
-        if t == me {
-            total += registry::deliver_local(kind, &channel, &message, limit);
-            continue;
+    let mut counts = vec![0; items.len()];
+    // Per remote thread: the indexes of the items it must deliver.
+    let mut remote: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        for t in registry::targets(it.kind, &it.channel).iter() {
+            if t == me {
+                counts[i] += registry::deliver_local(it.kind, &it.channel, &it.message, limit);
+            } else {
+                match remote.iter_mut().find(|(rt, _)| *rt == t) {
+                    Some((_, v)) => v.push(i),
+                    None => remote.push((t, vec![i])),
+                }
+            }
         }
+    }
+    if remote.is_empty() {
+        return counts;
+    }
+    let items = std::sync::Arc::new(items);
+    let mut acks: Vec<(Vec<usize>, oneshot::Receiver<Vec<usize>>)> = Vec::new();
+    for (t, idx) in remote {
         let (tx, rx) = oneshot::channel();
-        let (ch, msg) = (channel.clone(), message.clone());
+        let (items, which) = (items.clone(), idx.clone());
         engine.send(
             t,
             Box::new(move || {
-                let _ = tx.send(registry::deliver_local(kind, &ch, &msg, limit));
+                let n = which
+                    .iter()
+                    .map(|&i| {
+                        let it = &items[i];
+                        registry::deliver_local(it.kind, &it.channel, &it.message, limit)
+                    })
+                    .collect();
+                let _ = tx.send(n);
             }),
         );
-        acks.push(rx);
+        acks.push((idx, rx));
     }
-    for a in acks {
-        total += a.await.unwrap_or(0);
+    for (idx, rx) in acks {
+        if let Ok(n) = rx.await {
+            for (i, k) in idx.into_iter().zip(n) {
+                counts[i] += k;
+            }
+        }
     }
-    total
+    counts
 }
 
-/// PUBLISH channel message
+/// Whether a registered command is PUBLISH or SPUBLISH (runs of them are published together).
+pub fn is_publish(name: &str) -> Option<Kind> {
+    match name {
+        "publish" => Some(Kind::Channel),
+        "spublish" => Some(Kind::Shard),
+        _ => None,
+    }
+}
+
+async fn publish_one(c: &mut Conn, kind: Kind, args: Vec<Bytes>) {
+    let item = Publish {
+        kind,
+        channel: args[1].clone(),
+        message: args[2].clone(),
+    };
+    let n = publish_many(c, vec![item]).await;
+    c.out.int(n[0] as i64);
+}
+
+/// PUBLISH channel message (a pipelined run of PUBLISH/SPUBLISH goes through `publish_many`
+/// together, see dispatch).
 fn cmd_publish(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    Box::pin(async move {
-        let n = publish(c, Kind::Channel, args[1].clone(), args[2].clone()).await;
-        c.out.int(n as i64);
-    })
+    Box::pin(publish_one(c, Kind::Channel, args))
 }
 
 /// SPUBLISH shardchannel message
 fn cmd_spublish(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    Box::pin(async move {
-        let n = publish(c, Kind::Shard, args[1].clone(), args[2].clone()).await;
-        c.out.int(n as i64);
-    })
+    Box::pin(publish_one(c, Kind::Shard, args))
 }
 
 const HELP: &[&str] = &[
