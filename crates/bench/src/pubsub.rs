@@ -11,8 +11,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::compare::resolve_servers;
+use std::fmt::Write as _;
+
+use crate::compare::{resolve_servers, workspace_root};
+use crate::machine;
 use crate::proc_stat;
+use crate::report;
 use crate::resp_client::push_command;
 use crate::server::{self, Server, ServerSpec};
 
@@ -251,20 +255,36 @@ pub fn run(o: &PubSubOpts) -> Result<(), String> {
             median(cpu_ns),
         ));
     }
-    println!(
-        "PUBLISH fan-out: {} subscribers, {} messages of {} bytes, pipeline {}, {} rounds (medians)\n",
+    let mut out = String::new();
+    let _ = writeln!(out, "# PUBLISH fan-out: darter vs redis-server\n");
+    let m = machine::collect();
+    report::machine_lines(&mut out, &m);
+    let _ = writeln!(
+        out,
+        "\n{} subscribers on one channel, {} messages of {} bytes from one publisher, pipeline {}, \
+         {} rounds per server (medians); no CPU pinning (the subscribers' reader threads share the \
+         machine with the servers).\n",
         o.subscribers, o.messages, o.size, o.pipeline, o.rounds
     );
-    println!("| server | deliveries/s | server CPU ns/delivery | command |");
-    println!("| --- | ---: | ---: | --- |");
+    let _ = writeln!(
+        out,
+        "| server | deliveries/s | server CPU ns/delivery | command |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | --- |");
     for (name, cmd, rate, cpu) in &results {
-        println!("| {name} | {rate:.0} | {cpu:.1} | `{cmd}` |");
+        let _ = writeln!(out, "| {name} | {rate:.0} | {cpu:.1} | `{cmd}` |");
     }
     let (r, d) = (&results[0], &results[1]);
-    println!(
+    let _ = writeln!(
+        out,
         "\ndarter/redis: throughput {:.2}x, CPU per delivery {:.2}x",
         d.2 / r.2,
         d.3 / r.3
     );
+    print!("{out}");
+    let dir = workspace_root().join("bench/results");
+    let name = format!("pubsub-t{}-p{}-latest.md", o.darter_threads, o.pipeline);
+    let path = report::write_atomic(&dir, &name, &out)?;
+    println!("\nwritten to {}", path.display());
     Ok(())
 }
