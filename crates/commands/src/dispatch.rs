@@ -273,6 +273,8 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
             },
         };
         let start = conn.out.len();
+        // (Un)subscribe confirmations are pushes: CLIENT REPLY OFF/SKIP does not hide them.
+        let mut pushes = false;
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;
         }
@@ -326,6 +328,7 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 }
             }
             Plan::Coord { spec, sub, f } => {
+                pushes = pubsub::replies_are_pushes(spec.meta.name);
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
                 let t0 = clock;
                 if let Err(p) = (CatchPanic {
@@ -427,9 +430,12 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         }
         match conn.state.reply_mode {
             ReplyMode::On => {}
+            ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
             ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
             ReplyMode::Skipping => {
-                conn.out.buf.truncate(start);
+                if !pushes {
+                    conn.out.buf.truncate(start);
+                }
                 conn.state.reply_mode = ReplyMode::On;
             }
         }

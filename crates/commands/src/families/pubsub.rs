@@ -59,6 +59,15 @@ pub fn allowed_in_subscribed_context(name: &str) -> bool {
     )
 }
 
+/// Commands whose replies are pub/sub pushes, which Redis 7.0 sends even under CLIENT REPLY
+/// OFF or SKIP.
+pub fn replies_are_pushes(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe"
+    )
+}
+
 /// The reply words of a kind: (subscribe, unsubscribe).
 fn words(kind: Kind) -> (&'static [u8], &'static [u8]) {
     match kind {
