@@ -609,6 +609,26 @@ mod tests {
     }
 
     #[test]
+    fn client_output_buffer_limit_lines_add_up_class_by_class() {
+        let f = TempConf::new(
+            "client-output-buffer-limit normal 1 2 3\nclient-output-buffer-limit pubsub 1mb 1kb 9\n",
+        );
+        let l = load_from_args(args(&[&f.path()])).unwrap();
+        let store = ConfigStore::new(l.init).unwrap();
+        let got = store.get(&[b"client-output-buffer-limit"]);
+        assert_eq!(
+            got[0].1,
+            "normal 1 2 3 slave 268435456 67108864 60 pubsub 1048576 1024 9"
+        );
+        let f = TempConf::new("client-output-buffer-limit pubsub 1 2\n");
+        let e = load_from_args(args(&[&f.path()])).unwrap_err();
+        assert!(
+            e.contains("Wrong number of arguments in buffer limit configuration."),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn bad_lines_name_file_and_line() {
         let cases = [
             (
