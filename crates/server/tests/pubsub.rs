@@ -333,3 +333,29 @@ fn pipelined_publishes_mixed_with_other_commands_keep_their_order_and_counts() {
     assert!(stats.contains("cmdstat_publish:calls=5,"), "{stats}");
     assert!(stats.contains("cmdstat_spublish:calls=1,"), "{stats}");
 }
+
+#[test]
+fn a_subscription_is_visible_to_every_thread_once_confirmed() {
+    let s = TestServer::start();
+    // Consecutive connections: three different threads.
+    let mut sub = s.client();
+    let mut p1 = s.client();
+    let mut p2 = s.client();
+    for i in 0..300 {
+        let ch = format!("churn{}", i % 7);
+        assert_eq!(
+            sub.cmd(&["SUBSCRIBE", &ch]),
+            subscribed("subscribe", &ch, 1)
+        );
+        // Right after the confirmation, a publish from any thread finds the subscriber.
+        let p = if i % 2 == 0 { &mut p1 } else { &mut p2 };
+        assert_eq!(p.cmd(&["PUBLISH", &ch, "m"]), int(1), "round {i}");
+        assert_eq!(read(&mut sub), message(&ch, "m"));
+        assert_eq!(
+            sub.cmd(&["UNSUBSCRIBE", &ch]),
+            subscribed("unsubscribe", &ch, 0)
+        );
+        // Gone as soon as the unsubscribe is confirmed (a stale directory bit counts 0).
+        assert_eq!(p.cmd(&["PUBLISH", &ch, "m"]), int(0), "round {i}");
+    }
+}
