@@ -12,6 +12,7 @@ use crate::shell_words;
 pub const USAGE: &str = "\
 usage: darter-bench compare [options]
        darter-bench memory [options]   (see `darter-bench memory --help`)
+       darter-bench pubsub [options]   (see `darter-bench pubsub --help`)
 
 Starts redis-server and darter pinned to one CPU, drives both with
 redis-benchmark pinned to another CPU, and prints a Markdown table of
@@ -89,6 +90,8 @@ pub enum Command {
     MemoryHelp,
     Compare(Box<CompareOpts>),
     Memory(Box<MemoryOpts>),
+    PubSub(Box<crate::pubsub::PubSubOpts>),
+    PubSubHelp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,8 +207,12 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "compare" => parse_compare(&argv[1..]),
         "memory" => parse_memory(&argv[1..]),
+        "pubsub" => Ok(match crate::pubsub::parse(&argv[1..])? {
+            Some(o) => Command::PubSub(Box::new(o)),
+            None => Command::PubSubHelp,
+        }),
         other => Err(format!(
-            "unknown subcommand {other:?} (expected `compare` or `memory`)"
+            "unknown subcommand {other:?} (expected `compare`, `memory` or `pubsub`)"
         )),
     }
 }

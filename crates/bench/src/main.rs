@@ -1,12 +1,12 @@
 //! Entry point of the `darter-bench` binary. It only dispatches subcommands
-//! (`compare`, `memory`) and maps errors to a non-zero exit code; it must not
+//! (`compare`, `memory`, `pubsub`) and maps errors to a non-zero exit code; it must not
 //! contain measurement logic, and it must return from `main` rather than call
 //! `process::exit`, so that server guards are dropped and children killed.
 
 use std::process::ExitCode;
 
 use darter_bench::args::{self, Command};
-use darter_bench::{compare, memory};
+use darter_bench::{compare, memory, pubsub};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +26,12 @@ fn main() -> ExitCode {
             println!("{}", args::MEMORY_USAGE);
             ExitCode::SUCCESS
         }
+        Command::PubSubHelp => {
+            println!("{}", pubsub::USAGE);
+            ExitCode::SUCCESS
+        }
         Command::Compare(opts) => finish(compare::run(&opts)),
+        Command::PubSub(opts) => finish(pubsub::run(&opts)),
         Command::Memory(opts) => finish(memory::run(&opts)),
     }
 }

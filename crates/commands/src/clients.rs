@@ -45,6 +45,8 @@ pub struct ClientInfo {
     /// Installed by the connection: a future that resolves once the peer has closed its side
     /// (for blocked commands, which do not read the socket while they wait).
     pub closed_probe: RefCell<Option<ClosedProbe>>,
+    /// Subscriptions and messages waiting to be written (families/pubsub).
+    pub pubsub: crate::families::pubsub::registry::ClientPubSub,
 }
 
 /// Makes a future that resolves when the peer closed the connection.
@@ -79,6 +81,7 @@ impl ClientInfo {
             unblock: Cell::new(None),
             unblock_notify: tokio::sync::Notify::new(),
             closed_probe: RefCell::new(None),
+            pubsub: Default::default(),
         }
     }
 

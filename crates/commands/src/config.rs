@@ -16,7 +16,7 @@
 //! Adding a parameter: add an `Id` variant and a `TABLE` row at the same position (a test checks the
 //! order), a typed accessor if the hot path needs one, and a line in `docs/config.md` (a test checks).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 // ---------------------------------------------------------------------------------------------------
@@ -78,6 +78,9 @@ enum Kind {
     Enum(&'static [&'static str]),
     /// One or more words (`bind`): space-separated in `CONFIG SET`, separate arguments in a file.
     Words { max: usize },
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <soft-seconds>` groups, each setting
+    /// one class and leaving the others (Redis's special config).
+    ObufLimits,
 }
 
 /// Row identity; the discriminant is the row's index in `TABLE`.
@@ -107,6 +110,7 @@ enum Id {
     ZsetMaxListpackEntries,
     ZsetMaxListpackValue,
     HllSparseMaxBytes,
+    ClientOutputBufferLimit,
 }
 
 struct Param {
@@ -201,7 +205,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 24] = [
+static TABLE: [Param; 25] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -228,7 +232,86 @@ static TABLE: [Param; 24] = [
     Param { aliases: &["zset-max-ziplist-entries"], ..row(Id::ZsetMaxListpackEntries, "zset-max-listpack-entries", uint(0, i64::MAX), MUTABLE, "128") },
     Param { aliases: &["zset-max-ziplist-value"], ..row(Id::ZsetMaxListpackValue, "zset-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
     row(Id::HllSparseMaxBytes, "hll-sparse-max-bytes", umem(0, i64::MAX), MUTABLE, "3000"),
+    row(Id::ClientOutputBufferLimit, "client-output-buffer-limit", Kind::ObufLimits, MUTABLE, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
 ];
+
+/// The client classes `client-output-buffer-limit` sets, in its `CONFIG GET` order.
+const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Redis's `getClientTypeByName` for the classes a limit may name (`master` is refused).
+fn obuf_class(name: &[u8]) -> Option<usize> {
+    match name.to_ascii_lowercase().as_slice() {
+        b"normal" => Some(0),
+        b"slave" | b"replica" => Some(1),
+        b"pubsub" => Some(2),
+        _ => None,
+    }
+}
+
+/// C's `strtoll(s, &end, 10)` followed by `*end == '\0'`, stored in an `int` as Redis does:
+/// leading whitespace and a sign are accepted, no digits at all reads as 0.
+fn strtoll_whole_int(s: &[u8]) -> Option<i32> {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_start = i;
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add(i64::from(s[i] - b'0'));
+        i += 1;
+    }
+    if i == digits_start {
+        // No conversion: `end` is the start of the string.
+        return s.is_empty().then_some(0);
+    }
+    if i != s.len() {
+        return None;
+    }
+    Some((if neg { -v } else { v }) as i32)
+}
+
+/// Parses `client-output-buffer-limit` groups (Redis 7.0's `updateClientOutputBufferLimit`).
+fn parse_obuf(raw: &[u8]) -> Result<Vec<(usize, [u64; 3])>, String> {
+    let args: Vec<&[u8]> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        raw.split(|&b| b == b' ').collect()
+    };
+    if !args.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+    }
+    let mut out = Vec::new();
+    for g in args.chunks(4) {
+        let class = obuf_class(g[0]).ok_or_else(|| {
+            "Invalid client class specified in buffer limit configuration.".to_string()
+        })?;
+        let hard = parse_memory(g[1]);
+        let soft = parse_memory(g[2]);
+        let secs = strtoll_whole_int(g[3]);
+        match (hard, soft, secs) {
+            (Some(h), Some(s), Some(t)) if t >= 0 => out.push((class, [h, s, t as u64])),
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string(),
+                )
+            }
+        }
+    }
+    Ok(out)
+}
 
 impl Param {
     /// The canonical name first, then the aliases (each is its own `CONFIG GET` entry, as in Redis 7.0).
@@ -259,6 +342,8 @@ fn lookup(table: &[Param], name: &[u8]) -> Option<(usize, usize)> {
 enum Value {
     Num(i64),
     Str(Option<Vec<u8>>),
+    /// `client-output-buffer-limit` groups: (class, [hard, soft, soft seconds]).
+    Obuf(Vec<(usize, [u64; 3])>),
 }
 
 fn bounds_ok(v: i64, min: i64, max: i64, unsigned: bool) -> bool {
@@ -319,6 +404,7 @@ fn parse_value(p: &Param, raw: &[u8]) -> Result<Value, String> {
             }
             Ok(Value::Str(Some(words.join(&b' '))))
         }
+        Kind::ObufLimits => parse_obuf(raw).map(Value::Obuf),
     }
 }
 
@@ -328,7 +414,7 @@ fn parse_value(p: &Param, raw: &[u8]) -> Result<Value, String> {
 pub fn check_directive(name: &str, args: &[&[u8]]) -> Result<&'static str, String> {
     let (row, _) = lookup(&TABLE, name.as_bytes()).ok_or_else(|| MSG_BAD_DIRECTIVE.to_string())?;
     let p = &TABLE[row];
-    let multi = matches!(p.kind, Kind::Words { .. });
+    let multi = matches!(p.kind, Kind::Words { .. } | Kind::ObufLimits);
     if args.is_empty() || (!multi && args.len() != 1) {
         return Err(MSG_WRONG_ARGS.to_string());
     }
@@ -421,6 +507,8 @@ pub struct ConfigStore {
     nums: Box<[AtomicI64]>,
     strs: Mutex<Box<[Option<Vec<u8>>]>>,
     has_password: AtomicBool,
+    /// `client-output-buffer-limit`: [hard, soft, soft seconds] per class (normal, slave, pubsub).
+    obuf: [[AtomicU64; 3]; 3],
 }
 
 impl ConfigStore {
@@ -431,6 +519,7 @@ impl ConfigStore {
             nums: TABLE.iter().map(|_| AtomicI64::new(0)).collect(),
             strs: Mutex::new(TABLE.iter().map(|_| None).collect()),
             has_password: AtomicBool::new(false),
+            obuf: Default::default(),
         };
         let mut strs = store.lock();
         for (row, p) in TABLE.iter().enumerate() {
@@ -534,6 +623,13 @@ impl ConfigStore {
     fn store(&self, strs: &mut [Option<Vec<u8>>], row: usize, v: Value) {
         match v {
             Value::Num(n) => self.nums[row].store(n, Ordering::Relaxed),
+            Value::Obuf(groups) => {
+                for (class, vals) in groups {
+                    for (slot, v) in self.obuf[class].iter().zip(vals) {
+                        slot.store(v, Ordering::Relaxed);
+                    }
+                }
+            }
             Value::Str(s) => {
                 if row == Id::Requirepass as usize {
                     self.has_password.store(s.is_some(), Ordering::Relaxed);
@@ -556,6 +652,15 @@ impl ConfigStore {
             Kind::Memory { unsigned: true, .. } => (n as u64).to_string(),
             Kind::Int { .. } | Kind::Memory { .. } => n.to_string(),
             Kind::Enum(values) => values[n as usize].to_string(),
+            Kind::ObufLimits => OBUF_CLASSES
+                .iter()
+                .zip(&self.obuf)
+                .map(|(name, v)| {
+                    let [h, s, t] = v.each_ref().map(|a| a.load(Ordering::Relaxed));
+                    format!("{name} {h} {s} {t}")
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             Kind::Str { .. } | Kind::Words { .. } => self.lock()[row]
                 .as_deref()
                 .map(|s| String::from_utf8_lossy(s).into_owned())
@@ -637,6 +742,16 @@ impl ConfigStore {
     /// Redis's name of the eviction policy (only `noeviction` exists in darter).
     pub fn maxmemory_policy(&self) -> &'static str {
         MAXMEMORY_POLICIES[self.num(Id::MaxmemoryPolicy) as usize]
+    }
+    /// `client-output-buffer-limit pubsub`: what a subscriber's pending messages may reach.
+    #[inline]
+    pub fn obuf_limit_pubsub(&self) -> crate::families::pubsub::registry::ObufLimit {
+        let [h, s, t] = self.obuf[2].each_ref().map(|a| a.load(Ordering::Relaxed));
+        crate::families::pubsub::registry::ObufLimit {
+            hard: h,
+            soft: s,
+            soft_secs: t,
+        }
     }
     pub fn proactor_threads(&self) -> usize {
         self.num(Id::ProactorThreads) as usize
@@ -1150,6 +1265,7 @@ mod tests {
             ("set-max-listpack-value", "64"), ("zset-max-listpack-entries", "128"),
             ("zset-max-ziplist-entries", "128"), ("zset-max-listpack-value", "64"),
             ("zset-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
+            ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1330,6 +1446,7 @@ mod tests {
             "zset-max-listpack-value",
             "zset-max-ziplist-value",
             "hll-sparse-max-bytes",
+            "client-output-buffer-limit",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(
@@ -1480,6 +1597,53 @@ mod tests {
         (b"[\x80-a]", b"\xff", false, true),
         (b"\xc3*", b"\xc3\xa9", true, true),
     ];
+
+    #[test]
+    fn client_output_buffer_limit_merges_classes_like_redis() {
+        let st = store();
+        let name = "client-output-buffer-limit";
+        set(&st, &[name, "pubsub 1mb 512kb 10"]).unwrap();
+        assert_eq!(
+            get1(&st, name),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10"
+        );
+        let l = st.obuf_limit_pubsub();
+        assert_eq!((l.hard, l.soft, l.soft_secs), (1048576, 524288, 10));
+        set(&st, &[name, "normal 1 2 3 replica 1k 2k 6"]).unwrap();
+        set(&st, &[name, ""]).unwrap();
+        assert_eq!(
+            get1(&st, name),
+            "normal 1 2 3 slave 1000 2000 6 pubsub 1048576 524288 10"
+        );
+        let err = |v: &str| set(&st, &[name, v]).unwrap_err();
+        let pre =
+            "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - ";
+        let wrong = format!("{pre}Wrong number of arguments in buffer limit configuration.");
+        let class = format!("{pre}Invalid client class specified in buffer limit configuration.");
+        let value = format!(
+            "{pre}Error in hard, soft or soft_seconds setting in buffer limit configuration."
+        );
+        assert_eq!(err("pubsub 1 2"), wrong);
+        assert_eq!(err("pubsub  1 2 3"), wrong);
+        assert_eq!(err("master 1 2 3"), class);
+        assert_eq!(err("foo 1 2 3"), class);
+        for v in [
+            "pubsub x 2 3",
+            "pubsub 1 x 3",
+            "pubsub 1 2 x",
+            "pubsub 1 2 -1",
+            "pubsub -1 2 3",
+        ] {
+            assert_eq!(err(v), value, "{v}");
+        }
+        // All or nothing: a bad second group leaves the first unapplied.
+        assert_eq!(err("pubsub 5 5 5 foo 1 2 3"), class);
+        assert_eq!(st.obuf_limit_pubsub().hard, 1048576);
+        assert_eq!(
+            check_directive(name, &[b"pubsub", b"1", b"2", b"3"]),
+            Ok(name)
+        );
+    }
 
     #[test]
     fn glob_cases() {

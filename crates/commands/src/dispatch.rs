@@ -13,7 +13,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::families::memory;
+use crate::families::{memory, pubsub};
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -151,6 +151,17 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
             spec: Some((spec.id, sub)),
         };
     }
+    // A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT or RESET (Redis checks
+    // this after the OOM check).
+    if conn.state.info.pubsub.active()
+        && conn.out.proto == Protocol::Resp2
+        && !pubsub::allowed_in_subscribed_context(spec.meta.name)
+    {
+        return Plan::Reject {
+            msg: errors::subscribed_context(meta.name).into_bytes(),
+            spec: Some((spec.id, sub)),
+        };
+    }
     let (shard_fn, coord_fn) = match spec.handler {
         Handler::Conn(f) => return Plan::Coord { spec, sub, f },
         Handler::Shard(f) => (Some(f), None),
@@ -262,6 +273,8 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
             },
         };
         let start = conn.out.len();
+        // (Un)subscribe confirmations are pushes: CLIENT REPLY OFF/SKIP does not hide them.
+        let mut pushes = false;
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;
         }
@@ -273,7 +286,49 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                     stats::record_rejected(id, sub);
                 }
             }
+            Plan::Coord { spec, .. }
+                if conn.state.reply_mode == ReplyMode::On
+                    && pubsub::is_publish(spec.meta.name).is_some() =>
+            {
+                // A pipelined run of PUBLISH/SPUBLISH is delivered together: one hop per
+                // subscriber thread for the whole run, messages still in order.
+                let t0 = clock;
+                let mut group = vec![(spec, args)];
+                while let Some(next) = iter.peek() {
+                    let plan = prepare(conn, next);
+                    let args = iter.next().expect("peeked");
+                    match plan {
+                        Plan::Coord { spec: s2, .. }
+                            if pubsub::is_publish(s2.meta.name).is_some() && group.len() < 1024 =>
+                        {
+                            group.push((s2, args))
+                        }
+                        other => {
+                            carried = Some((args, other));
+                            break;
+                        }
+                    }
+                }
+                let items = group
+                    .iter()
+                    .map(|(s, a)| pubsub::Publish {
+                        kind: pubsub::is_publish(s.meta.name).expect("a publish"),
+                        channel: a[1].clone(),
+                        message: a[2].clone(),
+                    })
+                    .collect();
+                let counts = pubsub::publish_many(conn, items).await;
+                clock = Instant::now();
+                now_ms = conn.engine().clock.now_ms();
+                let each = clock.duration_since(t0).as_micros() as u64 / group.len() as u64;
+                for ((s, _), n) in group.iter().zip(counts) {
+                    conn.state.info.last_cmd.set(s.meta.name);
+                    conn.out.int(n as i64);
+                    stats::record_call(s.id, None, each, false);
+                }
+            }
             Plan::Coord { spec, sub, f } => {
+                pushes = pubsub::replies_are_pushes(spec.meta.name);
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
                 let t0 = clock;
                 if let Err(p) = (CatchPanic {
@@ -375,9 +430,12 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         }
         match conn.state.reply_mode {
             ReplyMode::On => {}
+            ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
             ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
             ReplyMode::Skipping => {
-                conn.out.buf.truncate(start);
+                if !pushes {
+                    conn.out.buf.truncate(start);
+                }
                 conn.state.reply_mode = ReplyMode::On;
             }
         }

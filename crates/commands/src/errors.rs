@@ -185,3 +185,13 @@ pub const GEO_NEGATIVE_BOX: &str = "ERR height or width cannot be negative";
 pub const GEO_MEMBER_NOT_FOUND: &str = "ERR could not decode requested zset member";
 pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
 pub const GEO_ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+
+// Pub/Sub family.
+
+/// A RESP2 client in subscribed mode sent a command other than (P|S)(UN)SUBSCRIBE, PING, QUIT or
+/// RESET (`name` is the command's full name, e.g. `client|list`).
+pub fn subscribed_context(name: &str) -> String {
+    format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )
+}

@@ -243,7 +243,10 @@ fn apply_directive(out: &mut FileSettings, key: &str, args: &[Vec<u8>]) -> Resul
         "proactor_threads" => out.proactor_threads = Some(num()? as usize),
         "num_shards" => out.num_shards = Some(num()? as usize),
         other => {
-            out.extra.retain(|(n, _)| n != other);
+            // Each `client-output-buffer-limit` line sets only the classes it names.
+            if other != "client-output-buffer-limit" {
+                out.extra.retain(|(n, _)| n != other);
+            }
             out.extra.push((other.to_string(), value));
         }
     }
@@ -601,6 +604,26 @@ mod tests {
         let e = load_from_args(args(&[&f.path()])).unwrap_err();
         assert!(
             e.contains("argument(s) must be one of the following: noeviction"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn client_output_buffer_limit_lines_add_up_class_by_class() {
+        let f = TempConf::new(
+            "client-output-buffer-limit normal 1 2 3\nclient-output-buffer-limit pubsub 1mb 1kb 9\n",
+        );
+        let l = load_from_args(args(&[&f.path()])).unwrap();
+        let store = ConfigStore::new(l.init).unwrap();
+        let got = store.get(&[b"client-output-buffer-limit"]);
+        assert_eq!(
+            got[0].1,
+            "normal 1 2 3 slave 268435456 67108864 60 pubsub 1048576 1024 9"
+        );
+        let f = TempConf::new("client-output-buffer-limit pubsub 1 2\n");
+        let e = load_from_args(args(&[&f.path()])).unwrap_err();
+        assert!(
+            e.contains("Wrong number of arguments in buffer limit configuration."),
             "{e}"
         );
     }

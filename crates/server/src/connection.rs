@@ -6,6 +6,11 @@
 //! (edge-triggered epoll reports any later data as a new event), which saves the extra read that
 //! would only return EAGAIN: one read and one write per request batch, like Redis.
 //!
+//! Pub/sub messages delivered to a subscriber wait in its `ClientInfo::pubsub` mailbox; the loop
+//! writes them while it waits for the next request (without blocking: a subscriber that does not
+//! read keeps them pending, bounded by `client-output-buffer-limit pubsub`), and after a batch's
+//! replies (messages pending before the batch go out ahead of its replies).
+//!
 //! Must not: touch shard data (commands do that through the engine), block the thread, or let one
 //! client's error affect another.
 
@@ -45,6 +50,10 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
     if let Err(e) = run(&mut conn, stream).await {
         tracing::debug!(client = id, error = %e, "connection closed with error");
     }
+    darter_commands::families::pubsub::registry::unsubscribe_everything(
+        Some(&server.engine),
+        &info,
+    );
     // Drop the kill hook and with it the last reference to the socket.
     info.closer.borrow_mut().take();
     clients::unregister(id);
@@ -78,11 +87,28 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     // One watcher for the connection's life (not one timer per request).
     let idle = idle_expired(conn.server.clone(), info.clone());
     tokio::pin!(idle);
+    // Pending pub/sub messages met a full socket: wait for it to drain.
+    let mut push_blocked = false;
     loop {
-        // Read what is available.
+        // Read what is available; meanwhile write pub/sub messages as they arrive.
         let mut guard = tokio::select! {
             biased;
             g = sock.readable() => g?,
+            _ = info.pubsub.ready(), if !push_blocked => {
+                if info.killed.get() {
+                    return Ok(());
+                }
+                push_blocked = flush_pushes(&sock, conn)?;
+                continue;
+            }
+            g = sock.writable(), if push_blocked => {
+                let mut g = g?;
+                push_blocked = flush_pushes(&sock, conn)?;
+                if push_blocked {
+                    g.clear_ready();
+                }
+                continue;
+            }
             _ = &mut idle => {
                 tracing::debug!(client = info.id, "closing idle client");
                 return Ok(());
@@ -162,6 +188,12 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
                 }
             }
             let more = batch.len() == MAX_BATCH || (!conn.state.authenticated && !batch.is_empty());
+            if info.pubsub.pending_len() > 0 {
+                // Messages that arrived before these commands are answered go out first.
+                let pending = info.pubsub.take_pending();
+                conn.out.raw(&pending);
+                push_blocked = false;
+            }
             if !batch.is_empty() {
                 execute_batch(conn, batch).await;
             }
@@ -174,6 +206,9 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
             }
             if conn.out.len() >= OUT_FLUSH || !more || conn.state.close_after_reply {
                 write_out(&sock, conn).await?;
+                if !more && !conn.state.close_after_reply {
+                    push_blocked = flush_pushes(&sock, conn)?;
+                }
             }
             if conn.state.close_after_reply || info.killed.get() {
                 return Ok(());
@@ -201,13 +236,13 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
 /// setting. The setting is re-read at least once a second, as Redis's client cron does, so
 /// `CONFIG SET timeout` also reaches connections that were already waiting. Only runs while the
 /// connection waits for input: a command in progress (e.g. a blocking one) is never cut off.
-/// (Redis also exempts pub/sub subscribers; that check belongs here once subscriptions exist.)
+/// Subscribed clients are exempt, as in Redis.
 async fn idle_expired(server: Arc<Server>, info: Rc<ClientInfo>) {
     const RECHECK: Duration = Duration::from_secs(1);
     loop {
         let secs = server.config.timeout_secs();
         let now = Instant::now();
-        if secs == 0 {
+        if secs == 0 || info.pubsub.active() {
             tokio::time::sleep(RECHECK).await;
             continue;
         }
@@ -236,6 +271,36 @@ async fn peer_closed(sock: &AsyncFd<TcpStream>) {
             Err(_) => return,
         }
     }
+}
+
+/// Writes pending pub/sub messages without waiting; what the socket does not take stays pending.
+/// Returns whether the socket was full.
+fn flush_pushes(sock: &AsyncFd<TcpStream>, conn: &mut Conn) -> io::Result<bool> {
+    let ps = &conn.state.info.pubsub;
+    let mut buf = ps.take_pending();
+    let total = buf.len();
+    let mut blocked = false;
+    while !buf.is_empty() {
+        match sock.get_ref().write(&buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                let _ = buf.split_to(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                blocked = true;
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let written = total - buf.len();
+    if !buf.is_empty() {
+        ps.restore_pending(buf);
+    }
+    ps.drained(conn.server.config.obuf_limit_pubsub());
+    darter_commands::stats::with(|s| s.net_output_bytes += written as u64);
+    Ok(blocked)
 }
 
 /// Writes all pending replies, waiting for the socket when its buffer is full.

@@ -9,6 +9,9 @@
 //! !type INCRBYFLOAT f 1   # compare only the reply's type byte (for values that legitimately differ)
 //! !raw *1\r\n$4\r\nPING\r\n   # send raw bytes (C-style escapes), compare what comes back
 //! !reconnect              # open fresh connections to both servers
+//! !conn sub               # switch to the connection pair named `sub` (opened on first use;
+//!                         # the first pair is `main`), e.g. a subscriber beside a publisher
+//! !read 2                 # read 2 replies (pub/sub messages) without sending anything
 //! ```
 //! A server closing the connection shows as `<closed>` in the compared output; after a plain
 //! command that saw a close, both connections are reopened for the next line.
@@ -142,6 +145,10 @@ pub fn run_script(
     let mut d = darter();
     r.cmd_raw(&["FLUSHALL"]);
     d.cmd_raw(&["FLUSHALL"]);
+    // Connection pairs not in use, by name; (r, d) is the current one.
+    let mut current = "main".to_string();
+    let mut others: std::collections::HashMap<String, (RawClient, RawClient)> =
+        std::collections::HashMap::new();
     let mut reports = Vec::new();
     let verbose = std::env::var_os("DARTER_DIFF_VERBOSE").is_some();
     for (idx, line) in script.lines().enumerate() {
@@ -161,7 +168,23 @@ pub fn run_script(
         } else {
             ("", t)
         };
+        if mode == "conn" {
+            if rest != current {
+                let (nr, nd) = others.remove(rest).unwrap_or_else(|| (redis(), darter()));
+                let old_r = std::mem::replace(&mut r, nr);
+                let old_d = std::mem::replace(&mut d, nd);
+                others.insert(
+                    std::mem::replace(&mut current, rest.to_string()),
+                    (old_r, old_d),
+                );
+            }
+            continue;
+        }
         let (rr, dr) = match mode {
+            "read" => {
+                let n: usize = rest.parse().unwrap_or(1);
+                (read_all_replies(&mut r, n), read_all_replies(&mut d, n))
+            }
             "raw" => {
                 // "!raw N <bytes>": send bytes, read N replies (or until close).
                 let (n, bytes) = rest.split_once(' ').unwrap_or(("1", rest));

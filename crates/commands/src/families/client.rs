@@ -219,6 +219,9 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     let age = now.duration_since(ci.created).as_secs();
     let idle = now.duration_since(ci.last_interaction.get()).as_secs();
     let mut flags = String::new();
+    if ci.pubsub.active() {
+        flags.push('P');
+    }
     if ci.blocked.get() {
         flags.push('b');
     }
@@ -231,8 +234,12 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     let qbuf = ci.query_buf.get();
     let qfree = ci.query_buf_free.get();
     let obl = ci.out_buf.get();
+    let omem = ci.pubsub.pending_len();
+    let subs = ci.pubsub.subs.borrow();
+    let (sub, psub, ssub) = (subs[0].len(), subs[1].len(), subs[2].len());
+    drop(subs);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -242,13 +249,18 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
         idle,
         flags,
         ci.db.get(),
+        sub,
+        psub,
+        ssub,
         ci.multi.get(),
         qbuf,
         qfree,
         qbuf + qfree,
         qbuf,
         obl,
-        qbuf + qfree + obl + std::mem::size_of::<ClientInfo>(),
+        usize::from(omem > 0),
+        omem,
+        qbuf + qfree + obl + omem + std::mem::size_of::<ClientInfo>(),
         ci.last_cmd.get(),
         ci.resp.get(),
         opt_str(&ci.lib_name.borrow()),
@@ -261,11 +273,14 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
 /// and lines come in the order the IDs were given.
 async fn client_list(c: &mut Conn, args: &[Bytes]) {
     let mut ids: Option<Vec<i64>> = None;
+    // Some(true): only subscribed clients; Some(false): only the others.
+    let mut pubsub: Option<bool> = None;
     if args.len() == 4 && args[2].eq_ignore_ascii_case(b"type") {
         match args[3].to_ascii_lowercase().as_slice() {
-            // Every darter client is "normal" until replication and pub/sub exist.
-            b"normal" => {}
-            b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
+            b"normal" => pubsub = Some(false),
+            b"pubsub" => pubsub = Some(true),
+            // No replication yet: no master or replica clients.
+            b"master" | b"replica" | b"slave" => ids = Some(Vec::new()),
             _ => {
                 return c.out.error(&format!(
                     "ERR Unknown client type '{}'",
@@ -290,7 +305,11 @@ async fn client_list(c: &mut Conn, args: &[Bytes]) {
         .on_all_threads(move |_| {
             let now = Instant::now();
             let mut v = Vec::new();
-            clients::for_each(|ci| v.push((ci.id, format_client(ci, now))));
+            clients::for_each(|ci| {
+                if pubsub.is_none_or(|p| p == ci.pubsub.active()) {
+                    v.push((ci.id, format_client(ci, now)))
+                }
+            });
             v
         })
         .await;
@@ -313,6 +332,8 @@ struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
     type_none: bool,
+    /// TYPE normal (false) or pubsub (true).
+    pubsub: Option<bool>,
     skip_id: Option<u64>,
 }
 
@@ -335,8 +356,9 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
                     _ => return c.out.error("ERR client-id should be greater than 0"),
                 },
                 b"type" => match v.to_ascii_lowercase().as_slice() {
-                    b"normal" => {}
-                    b"master" | b"replica" | b"slave" | b"pubsub" => f.type_none = true,
+                    b"normal" => f.pubsub = Some(false),
+                    b"pubsub" => f.pubsub = Some(true),
+                    b"master" | b"replica" | b"slave" => f.type_none = true,
                     _ => {
                         return c.out.error(&format!(
                             "ERR Unknown client type '{}'",
@@ -374,6 +396,7 @@ async fn client_kill(c: &mut Conn, args: &[Bytes]) {
             clients::for_each(|ci| {
                 let f = &filter;
                 let matches = !f.type_none
+                    && f.pubsub.is_none_or(|p| p == ci.pubsub.active())
                     && f.id.is_none_or(|id| id == ci.id)
                     && f.addr.as_ref().is_none_or(|a| *a == ci.addr)
                     && f.laddr.as_ref().is_none_or(|a| *a == ci.laddr)

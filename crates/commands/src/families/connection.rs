@@ -23,9 +23,16 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new("reset", Handler::Conn(cmd_reset)),
 ];
 
-/// PING [message]
+/// PING [message]. A RESP2 client in subscribed mode gets `["pong", message or ""]`, the shape
+/// of a pub/sub message, as in Redis.
 fn cmd_ping(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
+        if args.len() <= 2 && c.state.info.pubsub.active() && c.out.proto == Protocol::Resp2 {
+            c.out.array(2);
+            c.out.bulk(b"pong");
+            c.out.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+            return;
+        }
         match args.len() {
             1 => c.out.simple(b"PONG"),
             2 => c.out.bulk(&args[1]),
@@ -184,9 +191,11 @@ fn cmd_hello(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     })
 }
 
-/// RESET: back to a fresh connection's state.
+/// RESET: back to a fresh connection's state (subscriptions dropped without replies).
 fn cmd_reset(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
+        let engine = c.engine().clone();
+        super::pubsub::registry::unsubscribe_everything(Some(&engine), &c.state.info);
         c.state.db = 0;
         c.state.info.db.set(0);
         c.state.reply_mode = ReplyMode::On;

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod memory;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -37,4 +38,5 @@ pub static ALL: &[&[Cmd]] = &[
     server::COMMANDS,
     memory::COMMANDS,
     command::COMMANDS,
+    pubsub::COMMANDS,
 ];

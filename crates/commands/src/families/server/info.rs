@@ -133,6 +133,8 @@ struct Gathered {
     blocked_with_timeout: usize,
     shards: Vec<ShardInfo>,
     memory: MemoryReport,
+    /// Unique channels, patterns and shard channels with subscribers.
+    pubsub: [usize; 3],
 }
 
 /// INFO [section ...]: a bulk string in RESP2, a verbatim string (`txt`) in RESP3.
@@ -152,6 +154,7 @@ pub(super) fn cmd_info(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             for t in &per_thread {
                 g.threads.merge(t);
             }
+            g.pubsub = crate::families::pubsub::info_counts(c).await;
         }
         if sections.has("clients") {
             let per_thread = c
@@ -530,7 +533,7 @@ fn stats_section(s: &mut String, c: &Conn, g: &Gathered) {
         "rejected_connections",
         srv.rejected_connections.load(Ordering::Relaxed)
     );
-    // No replication, eviction, pub/sub, forks, defragmentation or client tracking exist yet:
+    // No replication, eviction, forks, defragmentation or client tracking exist yet:
     // their counters are truly zero. The families that add them must fill these in.
     #[rustfmt::skip]
     let zeros: &[&str] = &["sync_full", "sync_partial_ok", "sync_partial_err"];
@@ -548,9 +551,12 @@ fn stats_section(s: &mut String, c: &Conn, g: &Gathered) {
     }
     field!(s, "keyspace_hits", hits);
     field!(s, "keyspace_misses", misses);
+    field!(s, "pubsub_channels", g.pubsub[0]);
+    field!(s, "pubsub_patterns", g.pubsub[1]);
+    field!(s, "pubsubshard_channels", g.pubsub[2]);
     #[rustfmt::skip]
     let zeros: &[&str] = &[
-        "pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec",
+        "latest_fork_usec",
         "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys", "active_defrag_hits",
         "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses",
         "total_active_defrag_time", "current_active_defrag_time", "tracking_total_keys",
