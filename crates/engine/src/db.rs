@@ -568,7 +568,10 @@ mod tests {
         db.set(b"k", entry(b"v"));
         assert_eq!(db.mc_meta(b"k", b"v"), None);
         let cas = db.mc_store(b"k", b"v", 7, false);
-        assert_eq!(db.mc_meta(b"k", b"v").map(|m| (m.flags, m.cas)), Some((7, cas)));
+        assert_eq!(
+            db.mc_meta(b"k", b"v").map(|m| (m.flags, m.cas)),
+            Some((7, cas))
+        );
         // Changed in place (APPEND-like): the row no longer describes the value.
         assert_eq!(db.mc_meta(b"k", b"vx"), None);
         // Any store drops it.
@@ -579,7 +582,10 @@ mod tests {
         assert_eq!((m.flags, db.mc_issue(b"k", b"v").cas), (0, m.cas));
         assert!(db.mc_remove_then_none(b"k"));
         // Expiry drops it too.
-        db.set(b"t", Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), T0 + 5));
+        db.set(
+            b"t",
+            Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), T0 + 5),
+        );
         db.mc_store(b"t", b"v", 1, true);
         assert!(db.find(b"t", T0 + 10).is_none());
         assert_eq!(db.mc_rows(), 0);

@@ -42,15 +42,16 @@ pub fn strtoflags(s: &[u8]) -> Option<u32> {
     strtoull(s).map(|v| v as u32)
 }
 
-/// `safe_strtol`: a signed number that fits in 32 bits.
+/// `safe_strtol`: a signed number parsed as C's `long` (64 bits) and stored in an `int32_t`, so
+/// values past 32 bits wrap (memcached 1.6.18's behaviour: `4102444800` is a negative exptime).
 pub fn strtol(s: &[u8]) -> Option<i64> {
     let (neg, v) = c_digits(s)?;
-    let v = i64::try_from(v).ok()?;
-    let v = if neg { -v } else { v };
-    if v > i64::from(i32::MAX) || v < i64::from(i32::MIN) {
-        return None;
-    }
-    Some(v)
+    let l = if neg {
+        0i64.checked_sub_unsigned(v)?
+    } else {
+        i64::try_from(v).ok()?
+    };
+    Some(i64::from(l as i32))
 }
 
 #[cfg(test)]
@@ -69,7 +70,9 @@ mod tests {
         assert_eq!(strtoull(b"18446744073709551616"), None);
         assert_eq!(strtoflags(b"4294967296"), Some(0));
         assert_eq!(strtol(b"-1"), Some(-1));
-        assert_eq!(strtol(b"2147483648"), None);
+        assert_eq!(strtol(b"4102444800"), Some(-192522496));
+        assert_eq!(strtol(b"4294967297"), Some(1));
+        assert_eq!(strtol(b"9223372036854775808"), None);
         assert_eq!(strtol(b"01"), Some(1));
     }
 }

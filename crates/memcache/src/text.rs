@@ -31,8 +31,15 @@ pub const MAX_LINE: usize = 2048;
 pub const MAX_GET_LINE: usize = 16 * 1024 * 1024;
 
 /// memcached's per-item overhead counted against the item size limit: the item header (48
-/// bytes), the key's terminating NUL, the data block's `\r\n` and the CAS value.
+/// bytes), the key's terminating NUL, the data block's `\r\n` and the CAS value; nonzero client
+/// flags add 4 more (`item_make_header`).
 pub const ITEM_OVERHEAD: usize = 48 + 1 + 2 + 8;
+
+/// Whether an item fits under `max_item_size`, as memcached's `item_size_ok`.
+pub fn item_fits(key_len: usize, flags: u32, vlen: usize, max_item_size: usize) -> bool {
+    let flags_len = if flags != 0 { 4 } else { 0 };
+    ITEM_OVERHEAD + key_len + flags_len + vlen <= max_item_size
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreOp {
@@ -140,12 +147,14 @@ pub const TOO_LARGE: &str = "SERVER_ERROR object too large for cache";
 
 /// Parses one request from the front of `buf`: `Ok(None)` until a whole request has arrived.
 pub fn parse<'a>(buf: &'a [u8], settings: &Settings) -> Result<Option<Parsed<'a>>, Fatal> {
-    let Some(nl) = memchr::memchr(b'\n', buf) else {
-        let long = if buf.starts_with(b"get ") || buf.starts_with(b"gets ") {
-            MAX_GET_LINE
-        } else {
-            MAX_LINE
-        };
+    let long = if buf.starts_with(b"get ") || buf.starts_with(b"gets ") {
+        MAX_GET_LINE
+    } else {
+        MAX_LINE
+    };
+    // The limit holds whether or not the line's end has arrived, so the outcome never depends
+    // on how the input was split into reads.
+    let Some(nl) = memchr::memchr(b'\n', &buf[..buf.len().min(long + 1)]) else {
         if buf.len() > long {
             return Err(Fatal::LineTooLong);
         }
@@ -187,10 +196,13 @@ pub fn parse<'a>(buf: &'a [u8], settings: &Settings) -> Result<Option<Parsed<'a>
                 cas: cmd == b"gets",
             })
         }
-        b"gat" | b"gats" if n >= 3 => {
+        b"gat" | b"gats" if n >= 2 => {
             let Some(exptime) = strtol(tokens[1]) else {
                 return one(err(BAD_EXPTIME, false));
             };
+            if n == 2 {
+                return one(err(ERROR, false));
+            }
             if tokens[2..].iter().any(|k| long_key(k)) {
                 return one(err(BAD_FORMAT, false));
             }
@@ -319,7 +331,7 @@ fn storage<'a>(
         return bad;
     }
     let vlen = vlen as usize;
-    if ITEM_OVERHEAD + key.len() + vlen > settings.max_item_size {
+    if !item_fits(key.len(), flags, vlen, settings.max_item_size) {
         return Ok(Some(Parsed {
             request: Request::TooLarge { op, key, noreply },
             used,

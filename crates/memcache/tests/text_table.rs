@@ -151,7 +151,8 @@ fn retrieval() {
             cas: true
         }
     );
-    assert_eq!(p(b"gat a\r\n").request, err(ERROR, false));
+    assert_eq!(p(b"gat a\r\n").request, err(BAD_EXPTIME, false));
+    assert_eq!(p(b"gat 10\r\n").request, err(ERROR, false));
     assert_eq!(p(b"gat x a\r\n").request, err(BAD_EXPTIME, false));
 }
 
@@ -270,7 +271,23 @@ fn long_lines() {
     let junk = vec![b'x'; MAX_LINE + 1];
     assert_eq!(parse(&junk, &s), Err(Fatal::LineTooLong));
     assert_eq!(parse(&junk[..MAX_LINE], &s), Ok(None));
+    // Fuzz regression: a long line whose end arrived with it is refused as well.
+    let mut ended = junk.clone();
+    ended.extend_from_slice(b"\r\n");
+    assert_eq!(parse(&ended, &s), Err(Fatal::LineTooLong));
+    let mut fits = vec![b'x'; MAX_LINE];
+    fits.push(b'\n');
+    assert!(parse(&fits, &s).unwrap().is_some());
     let mut get = b"get ".to_vec();
     get.extend(std::iter::repeat_n(b'a', MAX_LINE * 4));
     assert_eq!(parse(&get, &s), Ok(None));
+}
+
+#[test]
+fn nonzero_flags_count_against_the_limit() {
+    let s = Settings { max_item_size: 100 };
+    let r = parse(b"set k 1 0 36\r\n", &s).unwrap();
+    assert_eq!(r, None, "fits: waits for the data");
+    let r = parse(b"set k 1 0 37\r\n", &s).unwrap().unwrap();
+    assert!(matches!(r.request, Request::TooLarge { .. }));
 }

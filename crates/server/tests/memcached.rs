@@ -1,0 +1,334 @@
+//! memcached port: differential byte scripts against a real `memcached` (1.6, `-t 1`), the shared
+//! keyspace seen from RESP, and a real memcached client crate.
+//!
+//! Differential scripts run on a fresh connection each, against memcached and a 3-shard darter,
+//! and the replies must be equal byte for byte, except the CAS unique of `gets`/`gats` VALUE
+//! lines (masked: each server numbers its own items) and `stats` values (only the names are
+//! compared). Each script starts with `flush_all` so earlier scripts leave nothing behind.
+
+use darter_testkit::helpers::{bulk, int, OK};
+use darter_testkit::memcached::{mask_cas, run_script, MemcachedServer};
+use darter_testkit::{TestOptions, TestServer};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+fn darter() -> TestServer {
+    TestServer::start_with(TestOptions {
+        memcached: true,
+        ..TestOptions::default()
+    })
+}
+
+fn oracle() -> Option<MemcachedServer> {
+    if !MemcachedServer::available() {
+        // scripts/test.sh installs memcached; a bare `cargo test` without it skips loudly.
+        eprintln!("memcached not installed: differential memcached tests skipped");
+        return None;
+    }
+    Some(MemcachedServer::start(&[]))
+}
+
+/// Text-protocol scripts: (name, bytes).
+fn text_scripts() -> Vec<(&'static str, Vec<u8>)> {
+    let mut s: Vec<(&'static str, Vec<u8>)> = vec![
+        ("storage", b"set a 5 0 3\r\nabc\r\nget a\r\nadd a 0 0 1\r\nx\r\nadd b 7 0 2\r\nbb\r\nreplace c 0 0 1\r\nx\r\nreplace b 9 0 1\r\nB\r\nget a b c\r\nappend a 1 1 2\r\nde\r\nprepend a 2 2 2\r\nxy\r\nget a\r\nappend none 0 0 1\r\nx\r\nprepend none 0 0 1\r\nx\r\nset e 0 0 0\r\n\r\nget e\r\n".to_vec()),
+        ("noreply", b"set a 1 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\nreplace a 2 0 1 noreply\r\nz\r\nappend a 0 0 1 noreply\r\nq\r\nprepend a 0 0 1 noreply\r\np\r\ncas a 0 0 1 1 noreply\r\nw\r\nincr a 1 noreply\r\ndelete a noreply\r\nget a\r\nset n 0 0 1\r\n1\r\nincr n 5 noreply\r\ndecr n 2 noreply\r\ntouch n 100 noreply\r\nget n\r\nflush_all noreply\r\nget n\r\nverbosity 1 noreply\r\n".to_vec()),
+        ("cas", b"cas a 0 0 1 5\r\nx\r\nset a 3 0 1\r\nx\r\ngets a\r\ncas a 0 0 1 99999999\r\ny\r\nget a\r\ncas a 0 0 1\r\ncas a 0 0 1 x\r\ny\r\ngets a nope a\r\n".to_vec()),
+        ("arith", b"set n 0 0 3\r\n100\r\ndecr n 95\r\nget n\r\nincr n 1\r\nget n\r\nincr n 10000\r\nget n\r\ndecr n 99999\r\nget n\r\nset m 0 0 20\r\n18446744073709551615\r\nincr m 2\r\nget m\r\nincr nope 1\r\ndecr nope 1\r\nset t 0 0 3\r\nabc\r\nincr t 1\r\ndecr t 1\r\nincr t x\r\nincr t -1\r\nincr t 18446744073709551616\r\nincr t\r\nset sp 0 0 3\r\n12 \r\nincr sp 1\r\nset f 9 0 1\r\n7\r\nincr f 1\r\nget f\r\n".to_vec()),
+        ("delete_touch_gat", b"set a 0 0 1\r\nx\r\ndelete a\r\ndelete a\r\nset a 0 0 1\r\nx\r\ndelete a 0\r\ndelete a 5\r\ndelete a b c\r\ndelete\r\nset a 4 0 1\r\nx\r\ntouch a 100\r\ntouch nope 100\r\ntouch a x\r\ntouch a\r\ngat 100 a nope\r\ngats 0 a\r\ngat a\r\ngat x a\r\ngat -1 a\r\nget a\r\n".to_vec()),
+        ("expiry", b"set neg 0 -1 1\r\nx\r\nget neg\r\nset past 0 2592001 1\r\nx\r\nget past\r\nset future 0 2145916800 1\r\nx\r\nget future\r\nset wrap 0 4102444800 1\r\nx\r\nget wrap\r\nset rel 0 2592000 1\r\nx\r\nget rel\r\nadd neg 0 0 1\r\ny\r\nget neg\r\ntouch rel -1\r\nget rel\r\n".to_vec()),
+        ("errors", b"foo\r\n\r\nGET a\r\nget\r\nset a 0 0\r\nset a 0 0 1 2 3 4\r\nset a x 0 1\r\nx\r\nset a 0 x 1\r\nx\r\nset a 0 0 -1\r\nset a -1 0 1\r\nx\r\nset a 0 0 1\r\nxyz\r\nset a 0 0 1 noreply\r\nxyz\r\nset a x 0 1 noreply\r\nx\r\nincr a\r\nverbosity\r\nverbosity x\r\nverbosity 1 2\r\nflush_all x\r\nstats detail\r\nstats nonsense\r\nset a 4294967297 0 1\r\nx\r\nget a\r\nset  sp  0  0  1 \r\nx\r\nget sp\r\nset lf 0 0 1\nx\r\nget lf\n".to_vec()),
+        ("version_verbosity", b"version\r\nverbosity 1\r\nverbosity 0\r\n".to_vec()),
+        ("flush", b"set a 0 0 1\r\nx\r\nflush_all\r\nget a\r\nset a 0 0 1\r\nx\r\nflush_all 0\r\nget a\r\nset a 0 0 1\r\nx\r\nflush_all -1\r\nget a\r\nset a 0 0 1\r\nx\r\nflush_all 100\r\nget a\r\nflush_all 0\r\n".to_vec()),
+    ];
+    // Keys at and over the 250-byte limit, one error per script: memcached 1.6.18 rolls back
+    // the replies of a get-family command that fails on its key, and with them sometimes the
+    // previous command's error reply, so errors pipelined after one another are not compared.
+    let k250 = "k".repeat(250);
+    let k251 = "k".repeat(251);
+    let long_key: [(&'static str, String); 7] = [
+        (
+            "key_length_set",
+            format!("set {k250} 0 0 1\r\nx\r\nget {k250}\r\nset {k251} 0 0 1\r\nx\r\n"),
+        ),
+        ("key_length_get", format!("get a {k251} b\r\nget a\r\n")),
+        ("key_length_incr", format!("incr {k251} 1\r\n")),
+        ("key_length_delete", format!("delete {k251}\r\n")),
+        ("key_length_touch", format!("touch {k251} 1\r\n")),
+        ("key_length_gat", format!("gat 1 {k251}\r\n")),
+        ("key_length_gets", format!("gets {k251}\r\n")),
+    ];
+    for (name, script) in long_key {
+        s.push((name, script.into_bytes()));
+    }
+    // Many keys in one get, spread over every shard.
+    let mut many = Vec::new();
+    let mut get = String::from("get");
+    for i in 0..100 {
+        many.extend_from_slice(
+            format!("set key:{i} {i} 0 {}\r\nv{i}\r\n", format!("v{i}").len()).as_bytes(),
+        );
+        get.push_str(&format!(" key:{i} missing:{i}"));
+    }
+    many.extend_from_slice(format!("{get}\r\n{}\r\n", get.replacen("get", "gets", 1)).as_bytes());
+    s.push(("multi_get", many));
+    // Item size limit (1 MB): the exact boundary with flags 0 and nonzero; an oversized value's
+    // block is swallowed and a set of an oversized value removes the old item.
+    let max = 1024 * 1024;
+    let mut big = Vec::new();
+    for (flags, vlen) in [(0, max - 62), (0, max - 61), (1, max - 66), (1, max - 65)] {
+        big.extend_from_slice(format!("set big {flags} 0 {vlen}\r\n").as_bytes());
+        big.extend(std::iter::repeat_n(b'x', vlen));
+        big.extend_from_slice(b"\r\nget nothing\r\n");
+    }
+    big.extend_from_slice(b"set keep 0 0 1\r\nk\r\nset keep 0 0 2000000\r\n");
+    big.extend(std::iter::repeat_n(b'y', 2_000_000));
+    big.extend_from_slice(b"\r\nget keep\r\nadd keep2 0 0 2000000 noreply\r\n");
+    big.extend(std::iter::repeat_n(b'y', 2_000_000));
+    big.extend_from_slice(b"\r\nget keep2\r\n");
+    s.push(("too_large", big));
+    s
+}
+
+#[test]
+fn text_protocol_matches_memcached() {
+    let Some(mc) = oracle() else { return };
+    let d = darter();
+    let mut failures = Vec::new();
+    for (name, script) in text_scripts() {
+        // (memcached drops earlier replies of the batch along with a failed get's: the key-length
+        // scripts run alone.)
+        let mut full = if name.starts_with("key_length") {
+            Vec::new()
+        } else {
+            b"flush_all\r\n".to_vec()
+        };
+        full.extend_from_slice(&script);
+        let want = mask_cas(&run_script(mc.addr, &full));
+        let got = mask_cas(&run_script(d.memcached_addr(), &full));
+        if want != got {
+            failures.push(format!(
+                "script {name}:\n memcached: {:?}\n darter:    {:?}",
+                String::from_utf8_lossy(&want[..want.len().min(3000)]),
+                String::from_utf8_lossy(&got[..got.len().min(3000)])
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Names of `STAT` lines, in order.
+fn stat_names(reply: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(reply)
+        .lines()
+        .filter_map(|l| l.strip_prefix("STAT ").and_then(|r| r.split(' ').next()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn stats_use_memcached_names() {
+    let Some(mc) = oracle() else { return };
+    let d = darter();
+    for group in [
+        "stats\r\n",
+        "stats settings\r\n",
+        "set a 0 0 1\r\nx\r\nstats items\r\n",
+        "stats slabs\r\n",
+    ] {
+        let want = stat_names(&run_script(mc.addr, group.as_bytes()));
+        let got = stat_names(&run_script(d.memcached_addr(), group.as_bytes()));
+        assert!(
+            !got.is_empty() || group.contains("slabs"),
+            "{group}: no stats"
+        );
+        // Every name darter reports is memcached's, in memcached's relative order.
+        let mut pos = 0;
+        for name in &got {
+            let Some(p) = want[pos..].iter().position(|w| w == name) else {
+                panic!(
+                    "{group}: {name} is not a memcached stat after {:?} (memcached: {want:?})",
+                    want.get(pos)
+                );
+            };
+            pos += p + 1;
+        }
+    }
+    let r = run_script(d.memcached_addr(), b"stats reset\r\n");
+    assert_eq!(r, b"RESET\r\n");
+}
+
+fn send(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    String::from_utf8(run_script(addr, bytes)).unwrap()
+}
+
+#[test]
+fn keyspace_is_shared_with_resp() {
+    let d = darter();
+    let mut r = d.client();
+    // memcached set -> Redis GET, and a Redis SET -> memcached get with flags 0.
+    assert_eq!(
+        send(d.memcached_addr(), b"set mk 42 0 5\r\nhello\r\n"),
+        "STORED\r\n"
+    );
+    assert_eq!(r.cmd(&["GET", "mk"]), bulk("hello"));
+    assert_eq!(r.cmd(&["SET", "rk", "world"]), OK);
+    assert_eq!(
+        send(d.memcached_addr(), b"get rk mk\r\n"),
+        "VALUE rk 0 5\r\nworld\r\nVALUE mk 42 5\r\nhello\r\nEND\r\n"
+    );
+    // A Redis write replaces the item: its flags go, and a CAS issued before fails.
+    let gets = send(d.memcached_addr(), b"gets mk\r\n");
+    let cas: u64 = gets
+        .split("\r\n")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(r.cmd(&["APPEND", "mk", "!"]), int(6));
+    assert_eq!(
+        send(d.memcached_addr(), b"get mk\r\n"),
+        "VALUE mk 0 6\r\nhello!\r\nEND\r\n"
+    );
+    let script = format!("cas mk 0 0 1 {cas}\r\nx\r\n");
+    assert_eq!(send(d.memcached_addr(), script.as_bytes()), "EXISTS\r\n");
+    // Redis SET after gets: the CAS fails too.
+    let gets = send(d.memcached_addr(), b"gets mk\r\n");
+    let cas: u64 = gets
+        .split("\r\n")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(r.cmd(&["SET", "mk", "again"]), OK);
+    let script = format!("cas mk 0 0 1 {cas}\r\nx\r\n");
+    assert_eq!(send(d.memcached_addr(), script.as_bytes()), "EXISTS\r\n");
+    // And the right CAS succeeds.
+    let gets = send(d.memcached_addr(), b"gets mk\r\n");
+    let cas: u64 = gets
+        .split("\r\n")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let script = format!("cas mk 0 0 1 {cas}\r\nx\r\n");
+    assert_eq!(send(d.memcached_addr(), script.as_bytes()), "STORED\r\n");
+    assert_eq!(r.cmd(&["GET", "mk"]), bulk("x"));
+    // memcached's TTL is Redis's TTL; a Redis list is not a memcached item.
+    assert_eq!(
+        send(d.memcached_addr(), b"set ttl 0 100 1\r\nx\r\n"),
+        "STORED\r\n"
+    );
+    assert_eq!(r.cmd(&["TTL", "ttl"]), int(100));
+    assert_eq!(r.cmd(&["RPUSH", "list", "a"]), int(1));
+    assert_eq!(
+        send(d.memcached_addr(), b"get list\r\nadd list 0 0 1\r\nx\r\n"),
+        "END\r\nNOT_STORED\r\n"
+    );
+    // flush_all empties database 0 only.
+    assert_eq!(r.cmd(&["SELECT", "1"]), OK);
+    assert_eq!(r.cmd(&["SET", "other", "db"]), OK);
+    assert_eq!(send(d.memcached_addr(), b"flush_all\r\n"), "OK\r\n");
+    assert_eq!(r.cmd(&["DBSIZE"]), int(1));
+    assert_eq!(r.cmd(&["SELECT", "0"]), OK);
+    assert_eq!(r.cmd(&["DBSIZE"]), int(0));
+}
+
+#[test]
+fn quit_and_long_lines_close() {
+    let d = darter();
+    let mut s = TcpStream::connect(d.memcached_addr()).unwrap();
+    s.write_all(b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    assert_eq!(out, b"STORED\r\n");
+    let mut s = TcpStream::connect(d.memcached_addr()).unwrap();
+    s.write_all(&[b'x'; 4096]).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    assert_eq!(out, b"");
+}
+
+#[test]
+fn delayed_flush_all_runs_later_and_a_new_flush_replaces_it() {
+    let d = darter();
+    assert_eq!(
+        send(
+            d.memcached_addr(),
+            b"set a 0 0 1\r\nx\r\nflush_all 1\r\nget a\r\n"
+        ),
+        "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+    );
+    // Wait on the server side: a second connection's get after the deadline sees nothing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if send(d.memcached_addr(), b"get a\r\n") == "END\r\n" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delayed flush never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_memcached_client_crate_works() {
+    let d = darter();
+    let url = format!("memcache://{}?protocol=ascii", d.memcached_addr());
+    let client = memcache::Client::connect(url).unwrap();
+    for i in 0..200 {
+        client
+            .set(&format!("c:{i}"), format!("value {i}").as_str(), 0)
+            .unwrap();
+    }
+    let keys: Vec<String> = (0..200).map(|i| format!("c:{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let got: std::collections::HashMap<String, String> = client.gets(&refs).unwrap();
+    assert_eq!(got.len(), 200);
+    assert_eq!(got["c:17"], "value 17");
+    client.set("counter", 10u64, 0).unwrap();
+    assert_eq!(client.increment("counter", 5).unwrap(), 15);
+    assert_eq!(client.decrement("counter", 20).unwrap(), 0);
+    // memcached rewrites a shorter result in place, space-padded ("0 "): darter does the same.
+    assert_eq!(
+        client.get::<String>("counter").unwrap().as_deref(),
+        Some("0 ")
+    );
+    let _ = client.add("counter", 1u64, 0);
+    assert_eq!(
+        client.get::<String>("counter").unwrap().as_deref(),
+        Some("0 "),
+        "add kept the item"
+    );
+    client.set("f", "x", 0).unwrap();
+    assert!(client.append("f", "y").is_ok());
+    assert_eq!(client.get::<String>("f").unwrap().as_deref(), Some("xy"));
+    assert!(client.delete("f").unwrap());
+    assert!(!client.delete("f").unwrap());
+    assert_eq!(client.get::<String>("f").unwrap(), None);
+    assert!(client.touch("counter", 100).unwrap());
+    // cas: the unique from gets lets exactly one write through.
+    let v: std::collections::HashMap<String, (Vec<u8>, u32, Option<u64>)> =
+        client.gets(&["counter"]).unwrap();
+    let cas = v["counter"].2.expect("gets returns a cas");
+    assert!(client.cas("counter", "7", 0, cas).unwrap());
+    assert!(!client.cas("counter", "8", 0, cas).unwrap());
+    assert_eq!(
+        client.get::<String>("counter").unwrap().as_deref(),
+        Some("7")
+    );
+    client.flush().unwrap();
+    assert_eq!(client.get::<String>("c:1").unwrap(), None);
+}
