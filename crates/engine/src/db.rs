@@ -113,8 +113,19 @@ pub struct DbSlice {
 pub struct McMeta {
     pub flags: u32,
     pub cas: u64,
+    /// `MC_*` bits: meta-protocol item state.
+    pub bits: u8,
     sig: u64,
 }
+
+/// Marked stale by a meta invalidation (`md I`, `ms I`).
+pub const MC_STALE: u8 = 1;
+/// A meta "win" token (W) was handed out for the item.
+pub const MC_TOKEN_SENT: u8 = 2;
+/// Fetched since stored (meta `h`).
+pub const MC_FETCHED: u8 = 4;
+/// Stored under a base64 (binary) key (meta `b`).
+pub const MC_BINARY_KEY: u8 = 8;
 
 #[derive(Default)]
 struct McTable {
@@ -435,6 +446,7 @@ impl DbSlice {
             McMeta {
                 flags,
                 cas,
+                bits: 0,
                 sig: mc_sig(value),
             },
         );
@@ -449,6 +461,13 @@ impl DbSlice {
         }
         self.mc_store(key, value, 0, true);
         self.mc.rows[key]
+    }
+
+    /// `key`'s row (value `value`), made (flags 0, a fresh CAS unique) when it has none: for
+    /// changing meta-protocol state.
+    pub fn mc_row(&mut self, key: &[u8], value: &[u8]) -> &mut McMeta {
+        self.mc_issue(key, value);
+        self.mc.rows.get_mut(key).expect("row just issued")
     }
 
     /// Drops `key`'s row.

@@ -1,4 +1,4 @@
-//! `darter-memcache`: the memcached wire protocol (text commands), bytes in and bytes out, with
+//! `darter-memcache`: the memcached wire protocol (text and meta commands), bytes in and bytes out, with
 //! no I/O and no storage.
 //!
 //! ```text
@@ -18,10 +18,12 @@
 //! this crate's directory with `cargo +nightly fuzz run parse_text` (on a stable-only machine:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run parse_text`).
 
+pub mod meta;
 pub mod num;
 pub mod reply;
 pub mod text;
 
+pub use meta::{Meta, MetaCmd, SetMode};
 pub use text::{parse, Fatal, Parsed, Request, Settings, StoreOp};
 
 /// memcached's `KEY_MAX_LENGTH`.

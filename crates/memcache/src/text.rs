@@ -7,6 +7,7 @@
 //! every reply of that command, errors included (as memcached's `set_noreply_maybe` does). Must not
 //! decide anything that depends on stored data.
 
+use crate::meta::{parse_meta, Meta, MetaCmd};
 use crate::num::{strtoflags, strtol, strtoull};
 use crate::KEY_MAX_LENGTH;
 
@@ -112,6 +113,8 @@ pub enum Request<'a> {
     Stats {
         args: Vec<&'a [u8]>,
     },
+    /// A meta command (`mg ms md ma mn me`), validated.
+    Meta(MetaCmd, Meta<'a>),
     /// A malformed request answered with one line (e.g. `ERROR`,
     /// `CLIENT_ERROR bad command line format`), unless `noreply`.
     Error {
@@ -285,6 +288,9 @@ pub fn parse<'a>(buf: &'a [u8], settings: &Settings) -> Result<Option<Parsed<'a>
                 return one(err(BAD_FORMAT, noreply));
             }
             one(Request::Verbosity { noreply })
+        }
+        b"mg" | b"ms" | b"md" | b"ma" | b"mn" | b"me" => {
+            Ok(parse_meta(buf, used, &tokens, settings))
         }
         b"stats" => one(Request::Stats {
             args: tokens[1..].to_vec(),

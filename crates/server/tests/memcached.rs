@@ -117,6 +117,54 @@ fn text_protocol_matches_memcached() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Meta-protocol scripts: (name, bytes).
+fn meta_scripts() -> Vec<(&'static str, Vec<u8>)> {
+    let k251 = "k".repeat(251);
+    let mut s: Vec<(&'static str, Vec<u8>)> = vec![
+        ("mg_basic", b"ms a 2\r\nhi\r\nmg a v\r\nmg a\r\nmg a s v f t c k\r\nmg nope v\r\nmg nope\r\nmg a k v O123 q\r\nmg nope q v\r\nmg nope k O9\r\nmg a O\r\nmn\r\n".to_vec()),
+        ("ms_modes", b"ms a 2 F5 T100 c\r\nhi\r\nmg a f t v\r\nms a 2 MA\r\nxx\r\nmg a v f\r\nms a 1 MP k O9\r\ny\r\nmg a v\r\nms b 1 ME\r\nz\r\nms b 1 ME\r\nz\r\nms c 1 MR\r\nz\r\nms b 1 Mr\r\nR\r\nmg b v\r\nms a 1 C1\r\nz\r\nms nope 1 C1\r\nz\r\nms a 1 q\r\nz\r\nms none 1 MA\r\nq\r\nms viv 2 MA N100\r\nvv\r\nmg viv v t\r\nms a 1 Ms\r\nS\r\nmg a v\r\nmn\r\n".to_vec()),
+        ("md", b"ms a 1\r\nx\r\nmd a\r\nmd a\r\nmd a q\r\nmn\r\nms a 1\r\nx\r\nmd a k O5\r\nmd nope k O1 q\r\nmd nope k O1\r\nms a 1\r\nx\r\nmd a C1\r\nmd a q\r\nmn\r\n".to_vec()),
+        ("ma", b"ma n\r\nma n N0 J10\r\nma n v\r\nma n MD D3 v\r\nma n M- D100 v t\r\nms s 1\r\nx\r\nma s\r\nma n q\r\nmn\r\nma nope k O1\r\nma nope q\r\nma nope2 N0 k O1 v\r\nms n 2\r\n10\r\nma n MI D5\r\nmg n v\r\nma n M+ N0\r\nma nn N100 J5 v t\r\nma big N0 J18446744073709551615 v\r\nma big v\r\nma n C1\r\n".to_vec()),
+        ("meta_errors", b"mg\r\nmg a zz\r\nmg a S\r\nms a\r\nms a x\r\nms a 1 MX\r\nx\r\nma a Mx\r\nmg a v v\r\nmd a C\r\nmd a a\r\nmd a q q\r\nmd a Tx\r\nma a a\r\nma a Dx\r\nma a Jx\r\nma a Nx\r\nma a D-1\r\nmg a Tx\r\nmg a Nx\r\nmg a Rx\r\nmg a E1\r\nms a 1 Tx\r\nx\r\nms a 1 Fx\r\nx\r\nms a 1 Cx\r\nx\r\nms a 1 E1\r\nx\r\nms a 1 q q\r\nx\r\nms a 1 zz\r\nx\r\nms a -1\r\nms a 2\r\nxyz\r\nms a 1 O1 k b\r\nx\r\nme\r\nme a b c\r\nmg 9$$$ b v\r\n".to_vec()),
+        ("meta_values", b"ms a 1 F4294967296\r\nx\r\nmg a f\r\nms a 1 T-1\r\nx\r\nmg a v\r\nms a 1 T0\r\nx\r\nmg a t v\r\nmg a T100 t\r\nmg a t\r\nmg a T0 t\r\nms a 0\r\n\r\nmg a v s\r\n".to_vec()),
+        ("stale_win", b"ms a 3 I\r\nabc\r\nmd a I T30\r\nmg a v c\r\nmg a v c\r\nms a 3 I C1\r\nnew\r\nmg a v t\r\nms a 3\r\nabc\r\nmg a v\r\nmg nope N30 v\r\nmg nope N30 v\r\nmg nope v t\r\nms r 1 T10\r\nx\r\nmg r R30 v t\r\nmg r R30 v t\r\nmg r v t h l\r\nmg r h\r\nms r2 1 T100\r\nx\r\nmg r2 R30 v\r\nms r3 1\r\nx\r\nmg r3 R30 v\r\n".to_vec()),
+        ("base64", b"ms YmluYXJ5 1 b\r\nx\r\nmg YmluYXJ5 b k v\r\nmg binary k v\r\nmg a=b k\r\nmd YmluYXJ5 b k\r\nmg binary v\r\nms YQ== 1 b\r\nx\r\nmg a v k\r\nma YWI= b N0 v k\r\n".to_vec()),
+        ("me", b"ms a 1\r\nx\r\nme a\r\nmg a v\r\nme a\r\nme nope\r\nms f 3 F7\r\nabc\r\nme f\r\n".to_vec()),
+    ];
+    s.push((
+        "meta_key_length",
+        format!("mg {k251} v\r\nms {k251} 1\r\nx\r\nmd {k251}\r\nma {k251}\r\n").into_bytes(),
+    ));
+    let many_flags = format!(
+        "mg a{}\r\nmg a{}\r\nmn\r\n",
+        " v".repeat(30),
+        " s t v c f k".repeat(1)
+    );
+    s.push(("meta_many_flags", many_flags.into_bytes()));
+    s
+}
+
+#[test]
+fn meta_protocol_matches_memcached() {
+    let Some(mc) = oracle() else { return };
+    let d = darter();
+    let mut failures = Vec::new();
+    for (name, script) in meta_scripts() {
+        let mut full = b"flush_all\r\n".to_vec();
+        full.extend_from_slice(&script);
+        let want = mask_cas(&run_script(mc.addr, &full));
+        let got = mask_cas(&run_script(d.memcached_addr(), &full));
+        if want != got {
+            failures.push(format!(
+                "script {name}:\n memcached: {:?}\n darter:    {:?}",
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&got)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Names of `STAT` lines, in order.
 fn stat_names(reply: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(reply)

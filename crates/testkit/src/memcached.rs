@@ -118,8 +118,9 @@ fn find_version_tail(out: &[u8]) -> Option<usize> {
     body[start..].starts_with(b"VERSION ").then_some(start)
 }
 
-/// Replaces the CAS unique of every `VALUE <key> <flags> <bytes> <cas>` line with `<cas>` (the
-/// one field that legitimately differs between servers), skipping over data blocks.
+/// Replaces CAS uniques (the one field that legitimately differs between servers) with `<cas>`:
+/// the fifth field of `VALUE <key> <flags> <bytes> <cas>` lines, meta `c<n>` flags and `me`'s
+/// `cas=<n>`; data blocks (after VALUE and VA lines) are skipped, not masked.
 pub fn mask_cas(reply: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(reply.len());
     let mut rest = reply;
@@ -148,9 +149,46 @@ pub fn mask_cas(reply: &[u8]) -> Vec<u8> {
             let data = (len + 2).min(rest.len());
             out.extend_from_slice(&rest[..data]);
             rest = &rest[data..];
+        } else if line.starts_with(b"VA ") || is_meta_status(line) || line.starts_with(b"ME ") {
+            let text = String::from_utf8_lossy(&line[..line.len().saturating_sub(2)]).to_string();
+            let masked: Vec<String> = text
+                .split(' ')
+                .enumerate()
+                .map(|(i, t)| {
+                    if i > 0
+                        && t.len() > 1
+                        && t.starts_with('c')
+                        && t[1..].bytes().all(|b| b.is_ascii_digit())
+                    {
+                        "c<cas>".to_string()
+                    } else if t.starts_with("cas=") {
+                        "cas=<cas>".to_string()
+                    } else {
+                        t.to_string()
+                    }
+                })
+                .collect();
+            out.extend_from_slice(masked.join(" ").as_bytes());
+            out.extend_from_slice(b"\r\n");
+            if line.starts_with(b"VA ") {
+                let len: usize = text
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let data = (len + 2).min(rest.len());
+                out.extend_from_slice(&rest[..data]);
+                rest = &rest[data..];
+            }
         } else {
             out.extend_from_slice(line);
         }
     }
     out
+}
+
+fn is_meta_status(line: &[u8]) -> bool {
+    [&b"HD"[..], b"EN", b"NF", b"NS", b"EX"]
+        .iter()
+        .any(|c| line.starts_with(c) && matches!(line.get(2), Some(b' ' | b'\r')))
 }

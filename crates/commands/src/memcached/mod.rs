@@ -15,6 +15,7 @@
 //! (`stats` gathers them by a hop to every thread). Must not: touch shard data outside a hop,
 //! or hold anything shared between threads but atomics.
 
+pub mod meta_ops;
 pub mod ops;
 
 use crate::context::Server;
@@ -22,7 +23,9 @@ use bytes::Bytes;
 use darter_engine::keys::{key_fp, key_hash};
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Engine, LockReq, Panicked, Shard, Transaction};
-use darter_memcache::{reply, Request, StoreOp};
+use darter_memcache::meta::base64_encode;
+use darter_memcache::{reply, Meta, MetaCmd, Request, SetMode, StoreOp};
+use meta_ops::{ArithOpts, GetOpts, MetaItem, MetaResult, SetOpts};
 use ops::{ArithResult, Item, Store, StoreResult};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -326,6 +329,252 @@ impl Session {
                     reply::line(&mut self.out, line);
                 }
             }
+            Request::Meta(cmd, m) => {
+                stats(|s| s.cmd_meta += 1);
+                if let Err(p) = self.meta(cmd, m).await {
+                    self.server_error(&p);
+                }
+            }
+        }
+    }
+
+    /// One meta command.
+    async fn meta(&mut self, cmd: MetaCmd, m: Meta<'_>) -> Result<(), Panicked> {
+        let k: Box<[u8]> = m.lookup.clone().into();
+        match cmd {
+            MetaCmd::Noop => self.out.extend_from_slice(b"MN\r\n"),
+            MetaCmd::Debug => {
+                let info = self
+                    .on_key(&m.lookup, false, move |db, now| {
+                        meta_ops::op_me(db, &k, now)
+                    })
+                    .await?;
+                match info {
+                    Some(i) => {
+                        self.out.extend_from_slice(b"ME ");
+                        self.out.extend_from_slice(m.key);
+                        reply::line(&mut self.out, &format!(" {i}"));
+                    }
+                    None => self.out.extend_from_slice(b"EN\r\n"),
+                }
+            }
+            MetaCmd::Get => {
+                let opts = GetOpts {
+                    ttl: m.ttl,
+                    vivify: m.vivify,
+                    recache: m.recache,
+                };
+                let item = self
+                    .on_key(&m.lookup, true, move |db, now| {
+                        meta_ops::op_mg(db, &k, opts, now)
+                    })
+                    .await?;
+                stats(|s| {
+                    s.cmd_get += 1;
+                    if item.is_some() {
+                        s.get_hits += 1
+                    } else {
+                        s.get_misses += 1
+                    }
+                });
+                match item {
+                    None => {
+                        if !m.quiet {
+                            self.out.extend_from_slice(b"EN");
+                            self.echo(&m, false);
+                            self.out.extend_from_slice(b"\r\n");
+                        }
+                    }
+                    Some(it) => self.meta_hit(&m, &it),
+                }
+            }
+            MetaCmd::Set => {
+                let opts = SetOpts {
+                    mode: m.set_mode.unwrap_or(SetMode::Set),
+                    flags: m.client_flags.unwrap_or(0),
+                    ttl: m.ttl.unwrap_or(0),
+                    compare_cas: m.compare_cas,
+                    invalidate: m.invalidate,
+                    binary_key: m.base64,
+                };
+                let data = m.data.to_vec();
+                let (r, cas) = self
+                    .on_key(&m.lookup, true, move |db, now| {
+                        meta_ops::op_ms(db, &k, &opts, &data, now)
+                    })
+                    .await?;
+                stats(|s| {
+                    s.cmd_set += 1;
+                    if r == MetaResult::Done {
+                        s.total_items += 1;
+                    }
+                });
+                self.meta_status(&m, r, |f| (f == b'c').then_some(cas));
+            }
+            MetaCmd::Delete => {
+                let (c, inv, ttl) = (m.compare_cas, m.invalidate, m.ttl);
+                let r = self
+                    .on_key(&m.lookup, true, move |db, now| {
+                        meta_ops::op_md(db, &k, c, inv, ttl, now)
+                    })
+                    .await?;
+                stats(|s| match r {
+                    MetaResult::Done => s.delete_hits += 1,
+                    _ => s.delete_misses += 1,
+                });
+                self.meta_status(&m, r, |_| None);
+            }
+            MetaCmd::Arith => {
+                let opts = ArithOpts {
+                    incr: m.incr,
+                    delta: m.delta,
+                    initial: m.initial,
+                    vivify: m.vivify,
+                    compare_cas: m.compare_cas,
+                    ttl: m.ttl,
+                };
+                let (r, v, cas, ttl) = self
+                    .on_key(&m.lookup, true, move |db, now| {
+                        meta_ops::op_ma(db, &k, opts, now)
+                    })
+                    .await?;
+                stats(|s| match (m.incr, r) {
+                    (true, MetaResult::NotFound) => s.incr_misses += 1,
+                    (true, _) => s.incr_hits += 1,
+                    (false, MetaResult::NotFound) => s.decr_misses += 1,
+                    (false, _) => s.decr_hits += 1,
+                });
+                if r == MetaResult::Done && m.value {
+                    let text = v.to_string();
+                    self.out
+                        .extend_from_slice(format!("VA {}", text.len()).as_bytes());
+                    self.meta_flags(&m, |f| match f {
+                        b't' => Some(ttl.to_string()),
+                        b'c' => Some(cas.to_string()),
+                        _ => None,
+                    });
+                    self.out.extend_from_slice(b"\r\n");
+                    reply::line(&mut self.out, &text);
+                } else {
+                    self.meta_status_with(&m, r, |f| match f {
+                        b't' => Some(ttl.to_string()),
+                        b'c' => Some(cas.to_string()),
+                        _ => None,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A status line (HD NS EX NF) with the flags the command echoes; `q` hides HD.
+    fn meta_status(&mut self, m: &Meta<'_>, r: MetaResult, value: impl Fn(u8) -> Option<u64>) {
+        self.meta_status_with(m, r, |f| value(f).map(|v| v.to_string()));
+    }
+
+    fn meta_status_with(
+        &mut self,
+        m: &Meta<'_>,
+        r: MetaResult,
+        value: impl Fn(u8) -> Option<String>,
+    ) {
+        let code: &[u8] = match r {
+            MetaResult::Done if m.quiet => return,
+            MetaResult::Done => b"HD",
+            MetaResult::NotStored => b"NS",
+            MetaResult::Exists => b"EX",
+            MetaResult::NotFound => b"NF",
+            MetaResult::NonNumeric => {
+                self.out.extend_from_slice(reply::NON_NUMERIC);
+                return;
+            }
+        };
+        self.out.extend_from_slice(code);
+        if r == MetaResult::Done {
+            self.meta_flags(m, value);
+        } else {
+            self.echo(m, false);
+        }
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Appends ` <flag><value>` for each output flag of the request that `value` knows, plus k/O.
+    fn meta_flags(&mut self, m: &Meta<'_>, value: impl Fn(u8) -> Option<String>) {
+        for &f in &m.ret {
+            match f {
+                b'k' | b'O' => self.echo_one(m, f, false),
+                _ => {
+                    if let Some(v) = value(f) {
+                        self.out.push(b' ');
+                        self.out.push(f);
+                        self.out.extend_from_slice(v.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The k and O flags of a request (what misses and failures echo).
+    fn echo(&mut self, m: &Meta<'_>, binary: bool) {
+        for &f in &m.ret {
+            if f == b'k' || f == b'O' {
+                self.echo_one(m, f, binary);
+            }
+        }
+    }
+
+    fn echo_one(&mut self, m: &Meta<'_>, f: u8, binary: bool) {
+        self.out.push(b' ');
+        self.out.push(f);
+        if f == b'O' {
+            self.out.extend_from_slice(m.opaque.unwrap_or_default());
+        } else if m.base64 || binary {
+            self.out.extend_from_slice(&base64_encode(&m.lookup));
+            self.out.extend_from_slice(b" b");
+        } else {
+            self.out.extend_from_slice(m.key);
+        }
+    }
+
+    /// An mg hit: `VA <len> <flags>` and the value, or `HD <flags>`; then Z, X, W.
+    fn meta_hit(&mut self, m: &Meta<'_>, it: &MetaItem) {
+        if m.value {
+            self.out.extend_from_slice(b"VA ");
+            reply::push_u64(&mut self.out, it.data.len() as u64);
+        } else {
+            self.out.extend_from_slice(b"HD");
+        }
+        for &f in &m.ret {
+            let v = match f {
+                b'k' | b'O' => {
+                    self.echo_one(m, f, it.binary_key);
+                    continue;
+                }
+                b'c' => it.cas.to_string(),
+                b'f' => it.flags.to_string(),
+                b'h' => u8::from(it.hit_before).to_string(),
+                b'l' => it.last_access.to_string(),
+                b's' => it.data.len().to_string(),
+                b't' => it.ttl.to_string(),
+                _ => continue,
+            };
+            self.out.push(b' ');
+            self.out.push(f);
+            self.out.extend_from_slice(v.as_bytes());
+        }
+        if it.token_sent {
+            self.out.extend_from_slice(b" Z");
+        }
+        if it.stale {
+            self.out.extend_from_slice(b" X");
+        }
+        if it.won {
+            self.out.extend_from_slice(b" W");
+        }
+        self.out.extend_from_slice(b"\r\n");
+        if m.value {
+            self.out.extend_from_slice(&it.data);
+            self.out.extend_from_slice(b"\r\n");
         }
     }
 
