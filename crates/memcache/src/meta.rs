@@ -81,8 +81,9 @@ pub const FLAGS_TOO_LONG: &str = "CLIENT_ERROR options flags are too long";
 pub const MS_BAD_MODE: &str = "CLIENT_ERROR invalid mode for ms M token";
 pub const MA_BAD_MODE: &str = "CLIENT_ERROR invalid mode for ma M token";
 
-/// memcached's `MAX_TOKENS`: a meta line with more tokens than this is refused.
-const MAX_TOKENS: usize = 24;
+/// A meta line with more tokens than this is refused (memcached's `MFLAG_MAX_OPT_LENGTH` of 20,
+/// which counts its tokenizer's terminating empty token).
+const MAX_TOKENS: usize = 19;
 
 fn allowed(cmd: MetaCmd) -> &'static [u8] {
     match cmd {
@@ -131,10 +132,8 @@ pub(crate) fn parse_meta<'a>(
     if key.len() > KEY_MAX_LENGTH {
         return one(err(BAD_FORMAT));
     }
-    if cmd == MetaCmd::Debug {
-        if tokens.len() > 3 || (tokens.len() == 3 && tokens[2] != b"b") {
-            return one(err(BAD_FORMAT));
-        }
+    if cmd == MetaCmd::Debug && (tokens.len() > 3 || (tokens.len() == 3 && tokens[2] != b"b")) {
+        return one(err(BAD_FORMAT));
     }
     let mut m = Meta {
         key,
@@ -326,7 +325,7 @@ pub fn base64_encode(data: &[u8]) -> Vec<u8> {
 
 /// Decodes padded standard base64; None when malformed.
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.is_empty() || s.len() % 4 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| B64.iter().position(|&b| b == c).map(|p| p as u32);

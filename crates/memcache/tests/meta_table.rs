@@ -120,3 +120,11 @@ fn meta_errors() {
     let many = format!("mg a{}\r\n", " v".repeat(30));
     assert_eq!(error(many.as_bytes()), (FLAGS_TOO_LONG, 0));
 }
+
+#[test]
+fn meta_token_limit() {
+    let ok = format!("mg a{}\r\n", " v".repeat(17));
+    assert_eq!(error(ok.as_bytes()), (DUPLICATE_FLAG, 0));
+    let long = format!("mg a{}\r\n", " v".repeat(18));
+    assert_eq!(error(long.as_bytes()), (FLAGS_TOO_LONG, 0));
+}

@@ -135,10 +135,12 @@ fn meta_scripts() -> Vec<(&'static str, Vec<u8>)> {
         "meta_key_length",
         format!("mg {k251} v\r\nms {k251} 1\r\nx\r\nmd {k251}\r\nma {k251}\r\n").into_bytes(),
     ));
+    // Around memcached's token limit (the duplicates are refused too, but later).
     let many_flags = format!(
-        "mg a{}\r\nmg a{}\r\nmn\r\n",
+        "mg a{}\r\nmg a{}\r\nmg a{}\r\nmn\r\n",
         " v".repeat(30),
-        " s t v c f k".repeat(1)
+        " v".repeat(17),
+        " v".repeat(18)
     );
     s.push(("meta_many_flags", many_flags.into_bytes()));
     s

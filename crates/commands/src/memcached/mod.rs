@@ -674,7 +674,8 @@ impl Session {
             .zip(groups.locks.iter().cloned())
             .collect();
         let mut tx = Transaction::schedule(self.engine(), per_shard, false).await;
-        let jobs: Vec<Option<HopFn<Vec<(usize, Option<Item>)>>>> = groups
+        type Found = Vec<(usize, Option<Item>)>;
+        let jobs: Vec<Option<HopFn<Found>>> = groups
             .keys
             .into_iter()
             .map(|keys| {
