@@ -18,6 +18,7 @@
 //! this crate's directory with `cargo +nightly fuzz run parse_text` (on a stable-only machine:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run parse_text`).
 
+pub mod binary;
 pub mod meta;
 pub mod num;
 pub mod reply;

@@ -5,7 +5,8 @@
 //! loop reads, parses every complete request with `darter_memcache` (no I/O there), executes each
 //! through `darter_commands::memcached::Session` (hops to the keys' shards) and writes the replies
 //! of everything it read with one write. The bytes of an oversized value are swallowed as they
-//! arrive, as memcached does.
+//! arrive, as memcached does. A connection whose first byte is 0x80 speaks the binary protocol
+//! (`darter_memcache::binary`) for its whole life.
 //!
 //! Must not: touch shard data (the session reaches shards through the engine), block the thread,
 //! or let one client's error affect another.
@@ -13,6 +14,7 @@
 use bytes::{Buf, BytesMut};
 use darter_commands::memcached::{stats, McShared, Session};
 use darter_commands::Server;
+use darter_memcache::binary::{self, BinParsed};
 use darter_memcache::Settings;
 use std::io;
 use std::net::{TcpListener as StdListener, TcpStream};
@@ -22,6 +24,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const READ_CHUNK: usize = 16 * 1024;
+/// A binary packet's body may exceed the item limit by its extras and key.
+const BINARY_SLACK: usize = 1024;
 /// Replies accumulated past this are written before parsing more of a large pipeline.
 const OUT_FLUSH: usize = 64 * 1024;
 
@@ -85,6 +89,7 @@ async fn run(server: Arc<Server>, shared: Arc<McShared>, stream: TcpStream) -> i
     // Bytes of an oversized value still to discard.
     let mut swallow = 0usize;
     let mut first = true;
+    let mut binary = false;
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
@@ -95,11 +100,9 @@ async fn run(server: Arc<Server>, shared: Arc<McShared>, stream: TcpStream) -> i
         }
         stats(|s| s.bytes_read += n as u64);
         if first {
+            // The first byte picks the protocol for the connection's whole life.
             first = false;
-            if buf[0] == 0x80 {
-                // The binary protocol is not served: close, as a server without it would.
-                return Ok(());
-            }
+            binary = buf[0] == binary::REQUEST_MAGIC;
         }
         loop {
             if swallow > 0 {
@@ -109,6 +112,38 @@ async fn run(server: Arc<Server>, shared: Arc<McShared>, stream: TcpStream) -> i
                 if swallow > 0 {
                     break;
                 }
+            }
+            if binary {
+                match binary::parse(&buf, settings.max_item_size + BINARY_SLACK) {
+                    None => break,
+                    Some(BinParsed::Invalid) => {
+                        write_out(&mut sock, &mut session.out).await?;
+                        return Ok(());
+                    }
+                    Some(BinParsed::TooLarge {
+                        opcode,
+                        opaque,
+                        key,
+                        used,
+                        swallow: rest,
+                    }) => {
+                        session.binary_too_large(opcode, opaque, key).await;
+                        buf.advance(used);
+                        swallow = rest;
+                    }
+                    Some(BinParsed::Request(req, used)) => {
+                        session.execute_binary(req).await;
+                        buf.advance(used);
+                    }
+                }
+                if session.quit {
+                    write_out(&mut sock, &mut session.out).await?;
+                    return Ok(());
+                }
+                if session.out.len() >= OUT_FLUSH {
+                    write_out(&mut sock, &mut session.out).await?;
+                }
+                continue;
             }
             let parsed = match darter_memcache::parse(&buf, &settings) {
                 Err(_) => {

@@ -6,8 +6,9 @@
 //! lines (masked: each server numbers its own items) and `stats` values (only the names are
 //! compared). Each script starts with `flush_all` so earlier scripts leave nothing behind.
 
+use darter_memcache::binary::{op, request};
 use darter_testkit::helpers::{bulk, int, OK};
-use darter_testkit::memcached::{mask_cas, run_script, MemcachedServer};
+use darter_testkit::memcached::{mask_cas, run_binary, run_script, MemcachedServer};
 use darter_testkit::{TestOptions, TestServer};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -165,6 +166,161 @@ fn meta_protocol_matches_memcached() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A set-family extras block: flags, exptime.
+fn setx(flags: u32, exptime: u32) -> Vec<u8> {
+    [flags.to_be_bytes(), exptime.to_be_bytes()].concat()
+}
+
+/// An incr/decr extras block: delta, initial, exptime.
+fn arithx(delta: u64, initial: u64, exptime: u32) -> Vec<u8> {
+    [
+        &delta.to_be_bytes()[..],
+        &initial.to_be_bytes(),
+        &exptime.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// Binary-protocol scripts: (name, packets).
+fn binary_scripts() -> Vec<(&'static str, Vec<u8>)> {
+    let r = request;
+    let flush = r(op::FLUSH, 0, 0, &[], b"", b"");
+    let cat = |parts: Vec<Vec<u8>>| -> Vec<u8> {
+        let mut v = flush.clone();
+        for p in parts {
+            v.extend(p);
+        }
+        v
+    };
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    vec![
+        (
+            "get_set",
+            cat(vec![
+                r(op::GET, 1, 0, &[], b"a", b""),
+                r(op::GETK, 2, 0, &[], b"a", b""),
+                r(op::GETQ, 3, 0, &[], b"a", b""),
+                r(op::GETKQ, 4, 0, &[], b"a", b""),
+                r(op::SET, 5, 0, &setx(7, 0), b"a", b"hello"),
+                r(op::GET, 6, 0, &[], b"a", b""),
+                r(op::GETK, 7, 0, &[], b"a", b""),
+                r(op::GETQ, 8, 0, &[], b"a", b""),
+                r(op::GETKQ, 9, 0, &[], b"a", b""),
+                r(op::SETQ, 10, 0, &setx(1, 0), b"b", b"q"),
+                r(op::ADD, 11, 0, &setx(0, 0), b"a", b"x"),
+                r(op::ADDQ, 12, 0, &setx(0, 0), b"c", b"x"),
+                r(op::REPLACE, 13, 0, &setx(0, 0), b"nope", b"x"),
+                r(op::REPLACEQ, 14, 0, &setx(2, 0), b"b", b"B"),
+                r(op::GET, 15, 0, &[], b"b", b""),
+                r(op::SET, 16, 12345678, &setx(0, 0), b"a", b"cas"),
+                r(op::SET, 17, 12345678, &setx(0, 0), b"nope", b"cas"),
+                r(op::APPEND, 18, 0, &[], b"a", b"++"),
+                r(op::PREPEND, 19, 0, &[], b"a", b"--"),
+                r(op::APPENDQ, 20, 0, &[], b"nope", b"x"),
+                r(op::GET, 21, 0, &[], b"a", b""),
+                r(op::SET, 22, 0, &setx(0, u32::MAX), b"neg", b"x"),
+                r(op::GET, 23, 0, &[], b"neg", b""),
+            ]),
+        ),
+        (
+            "delete_arith_touch",
+            cat(vec![
+                r(op::SET, 1, 0, &setx(0, 0), b"a", b"x"),
+                r(op::DELETE, 2, 0, &[], b"a", b""),
+                r(op::DELETE, 3, 0, &[], b"a", b""),
+                r(op::DELETEQ, 4, 0, &[], b"a", b""),
+                r(op::SET, 5, 0, &setx(0, 0), b"a", b"x"),
+                r(op::DELETE, 6, 999999, &[], b"a", b""),
+                r(op::DELETEQ, 7, 0, &[], b"a", b""),
+                r(op::INCREMENT, 8, 0, &arithx(1, 10, u32::MAX), b"n", b""),
+                r(op::INCREMENT, 9, 0, &arithx(1, 10, 0), b"n", b""),
+                r(op::INCREMENT, 10, 0, &arithx(5, 0, 0), b"n", b""),
+                r(op::DECREMENT, 11, 0, &arithx(100, 0, 0), b"n", b""),
+                r(op::INCREMENTQ, 12, 0, &arithx(3, 0, 0), b"n", b""),
+                r(op::GET, 13, 0, &[], b"n", b""),
+                r(op::SET, 14, 0, &setx(0, 0), b"s", b"abc"),
+                r(op::INCREMENT, 15, 0, &arithx(1, 0, 0), b"s", b""),
+                r(op::DECREMENTQ, 16, 0, &arithx(1, 0, u32::MAX), b"nope", b""),
+                r(op::TOUCH, 17, 0, &100u32.to_be_bytes(), b"s", b""),
+                r(op::TOUCH, 18, 0, &100u32.to_be_bytes(), b"nope", b""),
+                r(op::GAT, 19, 0, &100u32.to_be_bytes(), b"s", b""),
+                r(op::GATK, 20, 0, &100u32.to_be_bytes(), b"s", b""),
+                r(op::GATQ, 21, 0, &100u32.to_be_bytes(), b"nope", b""),
+                r(op::GATKQ, 22, 0, &100u32.to_be_bytes(), b"nope", b""),
+                r(op::GATK, 23, 0, &100u32.to_be_bytes(), b"nope", b""),
+                r(op::GAT, 24, 0, &100u32.to_be_bytes(), b"nope", b""),
+            ]),
+        ),
+        (
+            "misc",
+            cat(vec![
+                r(op::NOOP, 1, 0, &[], b"", b""),
+                r(op::VERSION, 2, 0, &[], b"", b""),
+                r(0x55, 3, 0, &[], b"", b""),
+                // A malformed packet: EINVAL, and the connection closes.
+                r(op::GET, 5, 0, &[1, 2, 3, 4], b"a", b""),
+                r(op::NOOP, 6, 0, &[], b"", b""),
+            ]),
+        ),
+        (
+            "einval_set",
+            cat(vec![
+                r(op::SET, 4, 0, &[], b"a", b"x"),
+                r(op::NOOP, 6, 0, &[], b"", b""),
+            ]),
+        ),
+        (
+            "flush_big_quit",
+            cat(vec![
+                r(op::SET, 6, 0, &setx(0, 0), b"a", b"x"),
+                r(op::FLUSHQ, 7, 0, &[], b"", b""),
+                r(op::GET, 8, 0, &[], b"a", b""),
+                r(op::SET, 9, 0, &setx(0, 0), b"keep", b"x"),
+                r(op::SET, 10, 0, &setx(0, 0), b"keep", &big),
+                r(op::GET, 11, 0, &[], b"keep", b""),
+                r(op::QUIT, 12, 0, &[], b"", b""),
+                r(op::NOOP, 13, 0, &[], b"", b""),
+            ]),
+        ),
+    ]
+}
+
+#[test]
+fn binary_protocol_matches_memcached() {
+    let Some(mc) = oracle() else { return };
+    let d = darter();
+    let mut failures = Vec::new();
+    for (name, script) in binary_scripts() {
+        let want = run_binary(mc.addr, &script);
+        let got = run_binary(d.memcached_addr(), &script);
+        if want != got {
+            failures.push(format!(
+                "script {name}:\n memcached: {want:?}\n darter:    {got:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // STAT: one packet per statistic (memcached's names), then an empty terminator.
+    let names = |packets: Vec<Vec<u8>>| -> Vec<Vec<u8>> {
+        packets
+            .iter()
+            .map(|p| p[24..24 + usize::from(u16::from_be_bytes([p[2], p[3]]))].to_vec())
+            .collect()
+    };
+    let stat = request(op::STAT, 1, 0, &[], b"", b"");
+    let want = names(run_binary(mc.addr, &stat));
+    let got = names(run_binary(d.memcached_addr(), &stat));
+    assert_eq!(got.last(), Some(&Vec::new()), "terminator");
+    assert!(got.len() > 10);
+    for n in &got {
+        assert!(
+            want.contains(n),
+            "{:?} is not a memcached stat",
+            String::from_utf8_lossy(n)
+        );
+    }
 }
 
 /// Names of `STAT` lines, in order.

@@ -192,3 +192,40 @@ fn is_meta_status(line: &[u8]) -> bool {
         .iter()
         .any(|c| line.starts_with(c) && matches!(line.get(2), Some(b' ' | b'\r')))
 }
+
+/// Sends binary-protocol `script` on a fresh connection, then a NOOP with opaque 0xfeedface as
+/// an end marker, and returns every response packet before the marker's (or until the server
+/// closed), each with its CAS field zeroed (the one field that legitimately differs).
+pub fn run_binary(addr: SocketAddr, script: &[u8]) -> Vec<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(script).expect("write script");
+    let marker = [
+        0x80u8, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xed, 0xfa, 0xce, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let _ = s.write_all(&marker);
+    let mut buf = Vec::new();
+    let mut packets = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        while buf.len() >= 24 {
+            let body = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize;
+            if buf.len() < 24 + body {
+                break;
+            }
+            let mut p: Vec<u8> = buf.drain(..24 + body).collect();
+            if p[1] == 0x0a && p[12..16] == [0xfe, 0xed, 0xfa, 0xce] {
+                return packets;
+            }
+            p[16..24].fill(0);
+            packets.push(p);
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return packets,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return packets,
+            Err(e) => panic!("reading binary replies: {e}"),
+        }
+    }
+}

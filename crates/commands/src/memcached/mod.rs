@@ -15,6 +15,7 @@
 //! (`stats` gathers them by a hop to every thread). Must not: touch shard data outside a hop,
 //! or hold anything shared between threads but atomics.
 
+mod binary;
 pub mod meta_ops;
 pub mod ops;
 
