@@ -64,6 +64,14 @@ else
     echo "installed $(memcached -V)"
 fi
 
+# pymemcache (PyPI) for the Python client test of the memcached port.
+if python3 -c 'import pymemcache' >/dev/null 2>&1; then
+    echo "found pymemcache"
+elif command -v python3 >/dev/null 2>&1; then
+    echo "installing pymemcache with pip"
+    python3 -m pip install -q pymemcache || echo "warning: pymemcache not installed; its test will skip" >&2
+fi
+
 # --- 2. toolchain components ---------------------------------------------------------------------
 for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then

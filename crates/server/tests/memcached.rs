@@ -538,3 +538,29 @@ fn a_memcached_client_crate_works() {
     client.flush().unwrap();
     assert_eq!(client.get::<String>("c:1").unwrap(), None);
 }
+
+#[test]
+fn pymemcache_client_works() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import pymemcache"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        // scripts/test.sh installs pymemcache; a bare `cargo test` without it skips loudly.
+        eprintln!("pymemcache not installed: pymemcache test skipped");
+        return;
+    }
+    let d = darter();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pymemcache_client.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(d.memcached_addr().port().to_string())
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "pymemcache script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
