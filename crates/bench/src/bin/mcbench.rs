@@ -31,7 +31,9 @@ fn parse() -> Result<Opts, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
-        let v = args.get(i + 1).ok_or(format!("{} needs a value", args[i]))?;
+        let v = args
+            .get(i + 1)
+            .ok_or(format!("{} needs a value", args[i]))?;
         let num = |v: &str| v.parse::<u64>().map_err(|e| format!("{}: {e}", args[i]));
         match args[i].as_str() {
             "--addr" => o.addr = v.clone(),
@@ -86,7 +88,9 @@ async fn load(o: &Opts, value: &[u8]) -> std::io::Result<()> {
         let mut req = Vec::new();
         let end = (k + batch).min(o.keys);
         for i in k..end {
-            req.extend_from_slice(format!("set key:{i:012} 0 0 {} noreply\r\n", value.len()).as_bytes());
+            req.extend_from_slice(
+                format!("set key:{i:012} 0 0 {} noreply\r\n", value.len()).as_bytes(),
+            );
             req.extend_from_slice(value);
             req.extend_from_slice(b"\r\n");
         }
@@ -98,7 +102,12 @@ async fn load(o: &Opts, value: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn worker(o: std::rc::Rc<Opts>, id: u64, value: std::rc::Rc<Vec<u8>>, deadline: Instant) -> std::io::Result<(u64, u64, u64)> {
+async fn worker(
+    o: std::rc::Rc<Opts>,
+    id: u64,
+    value: std::rc::Rc<Vec<u8>>,
+    deadline: Instant,
+) -> std::io::Result<(u64, u64, u64)> {
     let mut s = TcpStream::connect(&o.addr).await?;
     s.set_nodelay(true)?;
     let mut rng = Rng(0x9E3779B97F4A7C15 ^ (id + 1).wrapping_mul(0xD1B54A32D192ED03));
@@ -109,7 +118,7 @@ async fn worker(o: std::rc::Rc<Opts>, id: u64, value: std::rc::Rc<Vec<u8>>, dead
     let mut n = 0u32;
     loop {
         n = n.wrapping_add(1);
-        if n % 64 == 0 && Instant::now() >= deadline {
+        if n.is_multiple_of(64) && Instant::now() >= deadline {
             return Ok((gets, sets, hits));
         }
         let key = rng.next() % o.keys;
@@ -166,7 +175,9 @@ fn main() {
         Ok::<_, std::io::Error>(((gets + sets) as f64 / secs, gets, sets, hits))
     });
     match result {
-        Ok((ops, gets, sets, hits)) => println!("ops_per_sec={ops:.0} gets={gets} sets={sets} hits={hits}"),
+        Ok((ops, gets, sets, hits)) => {
+            println!("ops_per_sec={ops:.0} gets={gets} sets={sets} hits={hits}")
+        }
         Err(e) => {
             eprintln!("mcbench: {e}");
             std::process::exit(1);
