@@ -465,6 +465,17 @@ fn quit_and_long_lines_close() {
     assert_eq!(out, b"");
 }
 
+/// Polls `get a` until it misses; returns how long that took.
+fn time_until_flushed(d: &TestServer) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    let limit = start + std::time::Duration::from_secs(20);
+    while send(d.memcached_addr(), b"get a\r\n") != "END\r\n" {
+        assert!(std::time::Instant::now() < limit, "delayed flush never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
 #[test]
 fn delayed_flush_all_runs_later_and_a_new_flush_replaces_it() {
     let d = darter();
@@ -475,18 +486,72 @@ fn delayed_flush_all_runs_later_and_a_new_flush_replaces_it() {
         ),
         "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
     );
-    // Wait on the server side: a second connection's get after the deadline sees nothing.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if send(d.memcached_addr(), b"get a\r\n") == "END\r\n" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "delayed flush never ran"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    time_until_flushed(&d);
+    // A later flush_all replaces the pending one: the 1-second flush never runs, the 3-second
+    // one does. (A lower bound only: a slow machine can only make it later.)
+    assert_eq!(
+        send(
+            d.memcached_addr(),
+            b"set a 0 0 1\r\nx\r\nflush_all 1\r\nflush_all 3\r\n"
+        ),
+        "STORED\r\nOK\r\nOK\r\n"
+    );
+    assert!(time_until_flushed(&d) >= std::time::Duration::from_millis(2500));
+}
+
+/// A multi-key get whose keys live on different shards is atomic: while a Redis client MSETs
+/// all keys to the same value over and over, every memcached get sees one value for all of them.
+#[test]
+fn multi_get_across_shards_is_atomic_against_redis_mset() {
+    let d = darter();
+    let keys = darter_testkit::helpers::spread_keys("atomic:", 6, 3);
+    let mut r = d.client();
+    let mut mset: Vec<String> = vec!["MSET".into()];
+    for k in &keys {
+        mset.extend([k.clone(), "0".into()]);
     }
+    assert_eq!(r.cmd(&mset), OK);
+    let writer = {
+        let keys = keys.clone();
+        let mut r = d.client();
+        std::thread::spawn(move || {
+            for i in 1..=300 {
+                let mut args: Vec<String> = vec!["MSET".into()];
+                for k in &keys {
+                    args.extend([k.clone(), i.to_string()]);
+                }
+                assert_eq!(r.cmd(&args), OK);
+            }
+        })
+    };
+    let get = format!("get {}\r\n", keys.join(" "));
+    let mut s = TcpStream::connect(d.memcached_addr()).unwrap();
+    let mut reads = 0;
+    while !writer.is_finished() || reads < 10 {
+        s.write_all(get.as_bytes()).unwrap();
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !reply.ends_with(b"END\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0);
+            reply.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8(reply).unwrap();
+        let values: Vec<&str> = text
+            .split("\r\n")
+            .collect::<Vec<_>>()
+            .chunks(2)
+            .filter(|c| c[0].starts_with("VALUE "))
+            .map(|c| c[1])
+            .collect();
+        assert_eq!(values.len(), keys.len(), "{text}");
+        assert!(
+            values.iter().all(|v| *v == values[0]),
+            "torn read: {values:?}"
+        );
+        reads += 1;
+    }
+    writer.join().unwrap();
 }
 
 #[test]
