@@ -265,6 +265,14 @@ fn binary_scripts() -> Vec<(&'static str, Vec<u8>)> {
             ]),
         ),
         (
+            "unknown_with_body",
+            cat(vec![
+                r(0x1b, 1, 0, &[], b"", b""),
+                r(0x1b, 2, 0, &1u32.to_be_bytes(), b"", b""),
+                r(op::NOOP, 3, 0, &[], b"", b""),
+            ]),
+        ),
+        (
             "einval_set",
             cat(vec![
                 r(op::SET, 4, 0, &[], b"a", b"x"),

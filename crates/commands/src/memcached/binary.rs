@@ -366,7 +366,13 @@ impl Session {
                 }
                 binary::response(&mut self.out, o, status::OK, opaque, 0, &[], &[], &[]);
             }
-            _ => binary::error(&mut self.out, o, status::UNKNOWN_COMMAND, opaque),
+            _ => {
+                binary::error(&mut self.out, o, status::UNKNOWN_COMMAND, opaque);
+                // memcached cannot skip an unknown command's body: it closes the connection.
+                if !(r.extras.is_empty() && r.key.is_empty() && r.value.is_empty()) {
+                    self.quit = true;
+                }
+            }
         }
         Ok(())
     }
