@@ -470,6 +470,19 @@ impl DbSlice {
         self.mc.rows.get_mut(key).expect("row just issued")
     }
 
+    /// Adds `bits` to `key`'s row if it has a valid one (a fetch marks an item that has a row as
+    /// fetched without making rows for items that have none).
+    pub fn mc_mark(&mut self, key: &[u8], value: &[u8], bits: u8) {
+        if self.mc.rows.is_empty() {
+            return;
+        }
+        if let Some(m) = self.mc.rows.get_mut(key) {
+            if m.sig == mc_sig(value) {
+                m.bits |= bits;
+            }
+        }
+    }
+
     /// Drops `key`'s row.
     pub fn mc_forget(&mut self, key: &[u8]) {
         if !self.mc.rows.is_empty() {

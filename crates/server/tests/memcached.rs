@@ -4,7 +4,8 @@
 //! Differential scripts run on a fresh connection each, against memcached and a 3-shard darter,
 //! and the replies must be equal byte for byte, except the CAS unique of `gets`/`gats` VALUE
 //! lines (masked: each server numbers its own items) and `stats` values (only the names are
-//! compared). Each script starts with `flush_all` so earlier scripts leave nothing behind.
+//! compared). Each script starts with `flush_all` so earlier scripts leave nothing behind; a script
+//! whose replies differ is run once more before it counts as a failure (see `compare`).
 
 use darter_memcache::binary::{op, request};
 use darter_testkit::helpers::{bulk, int, OK};
@@ -27,6 +28,28 @@ fn oracle() -> Option<MemcachedServer> {
         return None;
     }
     Some(MemcachedServer::start(&[]))
+}
+
+/// Runs `script` on both servers and returns (memcached's, darter's) masked replies. Replies that
+/// differ are fetched once more: both servers count TTLs and idle times in whole seconds, and a
+/// second boundary falling between a store and a read (`t99` against `t100`) is not a difference
+/// in behaviour; it does not fall twice in a row within a few milliseconds.
+fn compare(
+    mc: std::net::SocketAddr,
+    darter: std::net::SocketAddr,
+    script: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    let run = || {
+        (
+            mask_cas(&run_script(mc, script)),
+            mask_cas(&run_script(darter, script)),
+        )
+    };
+    let first = run();
+    if first.0 == first.1 {
+        return first;
+    }
+    run()
 }
 
 /// Text-protocol scripts: (name, bytes).
@@ -105,8 +128,7 @@ fn text_protocol_matches_memcached() {
             b"flush_all\r\n".to_vec()
         };
         full.extend_from_slice(&script);
-        let want = mask_cas(&run_script(mc.addr, &full));
-        let got = mask_cas(&run_script(d.memcached_addr(), &full));
+        let (want, got) = compare(mc.addr, d.memcached_addr(), &full);
         if want != got {
             failures.push(format!(
                 "script {name}:\n memcached: {:?}\n darter:    {:?}",
@@ -128,7 +150,7 @@ fn meta_scripts() -> Vec<(&'static str, Vec<u8>)> {
         ("ma", b"ma n\r\nma n N0 J10\r\nma n v\r\nma n MD D3 v\r\nma n M- D100 v t\r\nms s 1\r\nx\r\nma s\r\nma n q\r\nmn\r\nma nope k O1\r\nma nope q\r\nma nope2 N0 k O1 v\r\nms n 2\r\n10\r\nma n MI D5\r\nmg n v\r\nma n M+ N0\r\nma nn N100 J5 v t\r\nma big N0 J18446744073709551615 v\r\nma big v\r\nma n C1\r\n".to_vec()),
         ("meta_errors", b"mg\r\nmg a zz\r\nmg a S\r\nms a\r\nms a x\r\nms a 1 MX\r\nx\r\nma a Mx\r\nmg a v v\r\nmd a C\r\nmd a a\r\nmd a q q\r\nmd a Tx\r\nma a a\r\nma a Dx\r\nma a Jx\r\nma a Nx\r\nma a D-1\r\nmg a Tx\r\nmg a Nx\r\nmg a Rx\r\nmg a E1\r\nms a 1 Tx\r\nx\r\nms a 1 Fx\r\nx\r\nms a 1 Cx\r\nx\r\nms a 1 E1\r\nx\r\nms a 1 q q\r\nx\r\nms a 1 zz\r\nx\r\nms a -1\r\nms a 2\r\nxyz\r\nms a 1 O1 k b\r\nx\r\nme\r\nme a b c\r\nmg 9$$$ b v\r\n".to_vec()),
         ("meta_values", b"ms a 1 F4294967296\r\nx\r\nmg a f\r\nms a 1 T-1\r\nx\r\nmg a v\r\nms a 1 T0\r\nx\r\nmg a t v\r\nmg a T100 t\r\nmg a t\r\nmg a T0 t\r\nms a 0\r\n\r\nmg a v s\r\n".to_vec()),
-        ("stale_win", b"ms a 3 I\r\nabc\r\nmd a I T30\r\nmg a v c\r\nmg a v c\r\nms a 3 I C1\r\nnew\r\nmg a v t\r\nms a 3\r\nabc\r\nmg a v\r\nmg nope N30 v\r\nmg nope N30 v\r\nmg nope v t\r\nms r 1 T10\r\nx\r\nmg r R30 v t\r\nmg r R30 v t\r\nmg r v t h l\r\nmg r h\r\nms r2 1 T100\r\nx\r\nmg r2 R30 v\r\nms r3 1\r\nx\r\nmg r3 R30 v\r\n".to_vec()),
+        ("stale_win", b"ms a 3 I\r\nabc\r\nmd a I T30\r\nmg a v c\r\nmg a v c\r\nms a 3 I C1\r\nnew\r\nmg a v t\r\nms a 3\r\nabc\r\nmg a v\r\nmg nope N30 v\r\nmg nope N30 v\r\nmg nope v t\r\nms r 1 T10\r\nx\r\nmg r R30 v t\r\nmg r R30 v t\r\nmg r v t h l\r\nmg r h\r\nms r2 1 T100\r\nx\r\nmg r2 R30 v\r\nms g 1 F1\r\nx\r\nget g\r\nmg g h\r\ngets g\r\nmg g h\r\nms r3 1\r\nx\r\nmg r3 R30 v\r\n".to_vec()),
         ("base64", b"ms YmluYXJ5 1 b\r\nx\r\nmg YmluYXJ5 b k v\r\nmg binary k v\r\nmg a=b k\r\nmd YmluYXJ5 b k\r\nmg binary v\r\nms YQ== 1 b\r\nx\r\nmg a v k\r\nma YWI= b N0 v k\r\n".to_vec()),
         ("me", b"ms a 1\r\nx\r\nme a\r\nmg a v\r\nme a\r\nme nope\r\nms f 3 F7\r\nabc\r\nme f\r\n".to_vec()),
     ];
@@ -155,8 +177,7 @@ fn meta_protocol_matches_memcached() {
     for (name, script) in meta_scripts() {
         let mut full = b"flush_all\r\n".to_vec();
         full.extend_from_slice(&script);
-        let want = mask_cas(&run_script(mc.addr, &full));
-        let got = mask_cas(&run_script(d.memcached_addr(), &full));
+        let (want, got) = compare(mc.addr, d.memcached_addr(), &full);
         if want != got {
             failures.push(format!(
                 "script {name}:\n memcached: {:?}\n darter:    {:?}",
@@ -265,10 +286,12 @@ fn binary_scripts() -> Vec<(&'static str, Vec<u8>)> {
             ]),
         ),
         (
-            "unknown_with_body",
+            // (An unknown opcode with a body makes memcached close the connection, sometimes
+            // before its reply is written: not compared.)
+            "unknown_opcode",
             cat(vec![
                 r(0x1b, 1, 0, &[], b"", b""),
-                r(0x1b, 2, 0, &1u32.to_be_bytes(), b"", b""),
+                r(0x30, 2, 0, &[], b"", b""),
                 r(op::NOOP, 3, 0, &[], b"", b""),
             ]),
         ),

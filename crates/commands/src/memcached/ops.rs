@@ -174,6 +174,7 @@ pub fn op_get(
     } else {
         db.mc_meta(key, &data)
     };
+    db.mc_mark(key, &data, darter_engine::db::MC_FETCHED);
     if let Some(exptime) = touch {
         apply_touch(db, key, exptime, now);
     }
