@@ -2,9 +2,9 @@
 //! keyspace seen from RESP, and a real memcached client crate.
 //!
 //! Differential scripts run on a fresh connection each, against memcached and a 3-shard darter,
-//! and the replies must be equal byte for byte, except the CAS unique of `gets`/`gats` VALUE
-//! lines (masked: each server numbers its own items) and `stats` values (only the names are
-//! compared). Each script starts with `flush_all` so earlier scripts leave nothing behind; a script
+//! and the replies must be equal byte for byte, except CAS uniques (masked, as each server numbers
+//! its own items: the fifth field of `gets`/`gats` VALUE lines, meta `c<n>` flags, `me`'s `cas=`,
+//! the binary header's CAS) and `stats` values (only the names are compared). Each script starts with `flush_all` so earlier scripts leave nothing behind; a script
 //! whose replies differ is run once more before it counts as a failure (see `compare`).
 
 use darter_memcache::binary::{op, request};
