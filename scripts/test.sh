@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine with a Rust toolchain:
-#   1. installs redis-server and redis-tools (Debian packages) when missing, for the differential
-#      tests, and stops the service the package auto-starts (tests use their own private servers);
+#   1. installs redis-server and redis-tools, and memcached (Debian packages) when missing, for the
+#      differential tests, and stops the services the packages auto-start (tests use their own
+#      private servers);
 #   2. cargo fmt --check, cargo clippy -D warnings, then every test (cargo-nextest when installed,
 #      else cargo test), ending with the runner's summary line, which CI reads.
 # Usage: scripts/test.sh            (CI runs it through .ci/run with CI=true)
@@ -40,6 +41,35 @@ else
     # sockets, so stop it rather than leave it running.
     $SUDO service redis-server stop >/dev/null 2>&1 || true
     echo "installed $(redis-server --version)"
+fi
+
+# --- 1b. memcached -------------------------------------------------------------------------------
+section "memcached for the differential tests"
+if command -v memcached >/dev/null 2>&1; then
+    echo "found $(memcached -V)"
+else
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: memcached is missing and apt-get is not available; install memcached 1.6." >&2
+        exit 1
+    fi
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO="sudo"
+    fi
+    echo "installing memcached with apt-get"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends memcached
+    # The package starts a service on port 11211; the tests start their own.
+    $SUDO service memcached stop >/dev/null 2>&1 || true
+    echo "installed $(memcached -V)"
+fi
+
+# pymemcache (PyPI) for the Python client test of the memcached port.
+if python3 -c 'import pymemcache' >/dev/null 2>&1; then
+    echo "found pymemcache"
+elif command -v python3 >/dev/null 2>&1; then
+    echo "installing pymemcache with pip"
+    python3 -m pip install -q pymemcache || echo "warning: pymemcache not installed; its test will skip" >&2
 fi
 
 # --- 2. toolchain components ---------------------------------------------------------------------

@@ -111,6 +111,8 @@ enum Id {
     ZsetMaxListpackValue,
     HllSparseMaxBytes,
     ClientOutputBufferLimit,
+    MemcachedPort,
+    MemcachedMaxItemSize,
 }
 
 struct Param {
@@ -205,7 +207,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 25] = [
+static TABLE: [Param; 27] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -233,6 +235,9 @@ static TABLE: [Param; 25] = [
     Param { aliases: &["zset-max-ziplist-value"], ..row(Id::ZsetMaxListpackValue, "zset-max-listpack-value", uint(0, i64::MAX), MUTABLE, "64") },
     row(Id::HllSparseMaxBytes, "hll-sparse-max-bytes", umem(0, i64::MAX), MUTABLE, "3000"),
     row(Id::ClientOutputBufferLimit, "client-output-buffer-limit", Kind::ObufLimits, MUTABLE, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    // The memcached port (Dragonfly's flag names); 0 = off. The item limit is memcached's `-I`.
+    row(Id::MemcachedPort, "memcached_port", int(0, 65535), IMMUTABLE, "0"),
+    row(Id::MemcachedMaxItemSize, "memcached_max_item_size", umem(1024, 1024 * MB), IMMUTABLE, "1mb"),
 ];
 
 /// The client classes `client-output-buffer-limit` sets, in its `CONFIG GET` order.
@@ -759,6 +764,14 @@ impl ConfigStore {
     pub fn num_shards(&self) -> usize {
         self.num(Id::NumShards) as usize
     }
+    /// The memcached port; 0 = no memcached listener.
+    pub fn memcached_port(&self) -> u16 {
+        self.num(Id::MemcachedPort) as u16
+    }
+    /// The largest memcached item, header included (memcached's `-I`).
+    pub fn memcached_max_item_size(&self) -> usize {
+        self.num(Id::MemcachedMaxItemSize) as usize
+    }
 }
 
 /// Which (row, reply name) pairs `CONFIG GET` returns, in table order (names before aliases).
@@ -1266,6 +1279,7 @@ mod tests {
             ("zset-max-ziplist-entries", "128"), ("zset-max-listpack-value", "64"),
             ("zset-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
             ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+            ("memcached_port", "0"), ("memcached_max_item_size", "1048576"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1447,6 +1461,7 @@ mod tests {
             "zset-max-ziplist-value",
             "hll-sparse-max-bytes",
             "client-output-buffer-limit",
+            "memcached_max_item_size",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod errors;
 pub mod families;
 pub mod keyspec;
+pub mod memcached;
 pub mod meta;
 pub mod multi;
 pub mod redis_table;

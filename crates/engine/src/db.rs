@@ -100,6 +100,43 @@ pub struct DbSlice {
     /// write lookup or a store since the shard last drained.
     watched: HashSet<Box<[u8]>>,
     touched: Vec<Box<[u8]>>,
+    /// memcached item metadata (client flags, CAS unique) of the keys that need any: see
+    /// docs/design/memcached.md. Every store, removal and expiry of a key through this slice
+    /// drops its row, so only memcached writes (which re-add it) keep one.
+    mc: McTable,
+}
+
+/// memcached metadata of one key: 32-bit client flags and the CAS unique issued for the value,
+/// valid only while the value still has the signature it had when the row was written (a RESP
+/// command changing the string in place, such as APPEND or INCR, invalidates the row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct McMeta {
+    pub flags: u32,
+    pub cas: u64,
+    /// `MC_*` bits: meta-protocol item state.
+    pub bits: u8,
+    sig: u64,
+}
+
+/// Marked stale by a meta invalidation (`md I`, `ms I`).
+pub const MC_STALE: u8 = 1;
+/// A meta "win" token (W) was handed out for the item.
+pub const MC_TOKEN_SENT: u8 = 2;
+/// Fetched since stored (meta `h`).
+pub const MC_FETCHED: u8 = 4;
+/// Stored under a base64 (binary) key (meta `b`).
+pub const MC_BINARY_KEY: u8 = 8;
+
+#[derive(Default)]
+struct McTable {
+    rows: hashbrown::HashMap<Box<[u8]>, McMeta, foldhash::fast::FixedState>,
+    /// The last CAS unique issued on this slice.
+    last_cas: u64,
+}
+
+/// A string value's signature for `McMeta` validation.
+fn mc_sig(value: &[u8]) -> u64 {
+    hash_key(value) ^ (value.len() as u64).rotate_left(32)
 }
 
 impl DbSlice {
@@ -163,6 +200,9 @@ impl DbSlice {
         if expired {
             *with_ttl -= 1;
             stats.expired_keys += 1;
+            if !self.mc.rows.is_empty() {
+                self.mc.rows.remove(key);
+            }
         }
         r
     }
@@ -192,6 +232,7 @@ impl DbSlice {
         if !self.watched.is_empty() {
             self.touch_key(key);
         }
+        self.mc_forget(key);
         let stamp = rec.stamp.unwrap_or_else(|| match &self.clock {
             Some(c) if self.now_ms == 0 || c.is_manual() => lru_clock(c.now_ms()),
             _ => self.clock_s,
@@ -204,11 +245,17 @@ impl DbSlice {
             _ => self.now_ms,
         };
         let mut reclaimed = 0usize;
+        let mc = &mut self.mc;
         let old = self.table.insert_with_gc(
             hash_key(key),
             Entry::new(key, rec.value, rec.expire_at, stamp),
             |e| now != 0 && e.is_expired(now),
-            |_| reclaimed += 1,
+            |e| {
+                reclaimed += 1;
+                if !mc.rows.is_empty() {
+                    mc.rows.remove(e.key());
+                }
+            },
         );
         if reclaimed > 0 {
             self.with_ttl -= reclaimed;
@@ -229,6 +276,7 @@ impl DbSlice {
     /// Removes a key, returning its contents unless it had already expired.
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Record> {
         self.observe(now_ms);
+        self.mc_forget(key);
         let e = self.table.remove(key)?;
         if e.expire_at() != 0 {
             self.with_ttl -= 1;
@@ -284,6 +332,7 @@ impl DbSlice {
     }
 
     pub fn clear(&mut self) {
+        self.mc.rows.clear();
         self.table.clear();
         self.with_ttl = 0;
         self.expire_cursor = 0;
@@ -338,11 +387,17 @@ impl DbSlice {
             return 0;
         }
         let mut n = 0;
+        let mc = &mut self.mc;
         self.expire_cursor = self.table.sweep(
             self.expire_cursor,
             budget,
             |e| e.is_expired(now_ms),
-            |_| n += 1,
+            |e| {
+                n += 1;
+                if !mc.rows.is_empty() {
+                    mc.rows.remove(e.key());
+                }
+            },
         );
         self.with_ttl -= n;
         self.stats.expired_keys += n as u64;
@@ -352,6 +407,92 @@ impl DbSlice {
     /// Approximate heap bytes used by this slice's values (not the table's own overhead).
     pub fn table_segments(&self) -> usize {
         self.table.segment_count()
+    }
+}
+
+/// memcached item metadata (docs/design/memcached.md). Keys without a row read as flags 0 and
+/// get a CAS unique issued on demand (`mc_issue`).
+impl DbSlice {
+    /// The metadata of `key` whose current string value is `value`, if a row exists and still
+    /// describes this value.
+    pub fn mc_meta(&self, key: &[u8], value: &[u8]) -> Option<McMeta> {
+        if self.mc.rows.is_empty() {
+            return None;
+        }
+        self.mc
+            .rows
+            .get(key)
+            .filter(|m| m.sig == mc_sig(value))
+            .copied()
+    }
+
+    /// The next CAS unique of this slice (strictly increasing).
+    pub fn mc_next_cas(&mut self) -> u64 {
+        self.mc.last_cas += 1;
+        self.mc.last_cas
+    }
+
+    /// Records `flags` and a fresh CAS unique for `key`, whose value is now `value` (call after
+    /// storing it). Flags 0 with no CAS wanted needs no row: pass `want_cas = false`.
+    /// Returns the CAS unique (0 when no row was kept).
+    pub fn mc_store(&mut self, key: &[u8], value: &[u8], flags: u32, want_cas: bool) -> u64 {
+        if flags == 0 && !want_cas {
+            self.mc_forget(key);
+            return 0;
+        }
+        let cas = self.mc_next_cas();
+        self.mc.rows.insert(
+            key.into(),
+            McMeta {
+                flags,
+                cas,
+                bits: 0,
+                sig: mc_sig(value),
+            },
+        );
+        cas
+    }
+
+    /// The metadata of `key` (value `value`), issuing a CAS unique (and so a row) when it has
+    /// none: what `gets` reports.
+    pub fn mc_issue(&mut self, key: &[u8], value: &[u8]) -> McMeta {
+        if let Some(m) = self.mc_meta(key, value) {
+            return m;
+        }
+        self.mc_store(key, value, 0, true);
+        self.mc.rows[key]
+    }
+
+    /// `key`'s row (value `value`), made (flags 0, a fresh CAS unique) when it has none: for
+    /// changing meta-protocol state.
+    pub fn mc_row(&mut self, key: &[u8], value: &[u8]) -> &mut McMeta {
+        self.mc_issue(key, value);
+        self.mc.rows.get_mut(key).expect("row just issued")
+    }
+
+    /// Adds `bits` to `key`'s row if it has a valid one (a fetch marks an item that has a row as
+    /// fetched without making rows for items that have none).
+    pub fn mc_mark(&mut self, key: &[u8], value: &[u8], bits: u8) {
+        if self.mc.rows.is_empty() {
+            return;
+        }
+        if let Some(m) = self.mc.rows.get_mut(key) {
+            if m.sig == mc_sig(value) {
+                m.bits |= bits;
+            }
+        }
+    }
+
+    /// Drops `key`'s row.
+    pub fn mc_forget(&mut self, key: &[u8]) {
+        if !self.mc.rows.is_empty() {
+            self.mc.rows.remove(key);
+        }
+    }
+
+    /// Rows held (tests, memory accounting).
+    pub fn mc_rows(&self) -> usize {
+        self.mc.rows.len()
     }
 }
 
@@ -450,5 +591,46 @@ mod tests {
         assert!(reclaimed > 0, "full segments collected expired items");
         assert_eq!(db.expires_count(), 3_000 - reclaimed);
         assert_eq!(db.len(), 6_000 - reclaimed);
+    }
+
+    #[test]
+    fn memcached_rows_follow_the_value() {
+        let mut db = DbSlice::new();
+        db.observe(T0);
+        db.set(b"k", entry(b"v"));
+        assert_eq!(db.mc_meta(b"k", b"v"), None);
+        let cas = db.mc_store(b"k", b"v", 7, false);
+        assert_eq!(
+            db.mc_meta(b"k", b"v").map(|m| (m.flags, m.cas)),
+            Some((7, cas))
+        );
+        // Changed in place (APPEND-like): the row no longer describes the value.
+        assert_eq!(db.mc_meta(b"k", b"vx"), None);
+        // Any store drops it.
+        db.set(b"k", entry(b"v"));
+        assert_eq!((db.mc_meta(b"k", b"v"), db.mc_rows()), (None, 0));
+        // gets issues a CAS on demand, flags 0; a later issue returns the same one.
+        let m = db.mc_issue(b"k", b"v");
+        assert_eq!((m.flags, db.mc_issue(b"k", b"v").cas), (0, m.cas));
+        assert!(db.mc_remove_then_none(b"k"));
+        // Expiry drops it too.
+        db.set(
+            b"t",
+            Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), T0 + 5),
+        );
+        db.mc_store(b"t", b"v", 1, true);
+        assert!(db.find(b"t", T0 + 10).is_none());
+        assert_eq!(db.mc_rows(), 0);
+        // Flags 0 without a wanted CAS keeps no row.
+        db.set(b"z", entry(b"v"));
+        assert_eq!(db.mc_store(b"z", b"v", 0, false), 0);
+        assert_eq!(db.mc_rows(), 0);
+    }
+
+    impl DbSlice {
+        fn mc_remove_then_none(&mut self, key: &[u8]) -> bool {
+            self.remove(key, T0);
+            self.mc_rows() == 0
+        }
     }
 }

@@ -69,6 +69,16 @@ pub struct Flags {
     #[arg(long)]
     pub maxmemory: Option<String>,
 
+    /// Port of the memcached protocol listener (text and binary), sharing database 0 of the
+    /// keyspace; 0 = off (config file: `memcached_port`).
+    #[arg(long = "memcached_port")]
+    pub memcached_port: Option<String>,
+
+    /// Largest memcached item, a size (`1mb`, bytes), like memcached's `-I`
+    /// (config file: `memcached_max_item_size`).
+    #[arg(long = "memcached_max_item_size")]
+    pub memcached_max_item_size: Option<String>,
+
     /// Redis-style config file (`key value` lines, `#` comments). Flags override it.
     #[arg(value_name = "CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
@@ -342,7 +352,15 @@ fn merge(flags: &Flags, matches: &ArgMatches, file: FileSettings) -> Result<Load
         loglevel,
         proactor_threads,
         num_shards,
-        extra: with_flag(file.extra, "maxmemory", flags.maxmemory.as_ref()),
+        extra: with_flag(
+            with_flag(
+                with_flag(file.extra, "maxmemory", flags.maxmemory.as_ref()),
+                "memcached_port",
+                flags.memcached_port.as_ref(),
+            ),
+            "memcached_max_item_size",
+            flags.memcached_max_item_size.as_ref(),
+        ),
     };
     Ok(Loaded { init, log_level })
 }
@@ -586,6 +604,36 @@ mod tests {
             (l.init.loglevel.as_str(), l.log_level.as_str()),
             ("warning", "error")
         );
+    }
+
+    #[test]
+    fn memcached_flags_and_file() {
+        let st = |a: &[&str]| ConfigStore::new(load_from_args(args(a)).unwrap().init).unwrap();
+        let d = st(&[]);
+        assert_eq!(
+            (d.memcached_port(), d.memcached_max_item_size()),
+            (0, 1 << 20)
+        );
+        let s = st(&[
+            "--memcached_port",
+            "11211",
+            "--memcached_max_item_size",
+            "2mb",
+        ]);
+        assert_eq!(
+            (s.memcached_port(), s.memcached_max_item_size()),
+            (11211, 2 << 20)
+        );
+        let f = TempConf::new("memcached_port 11311\nmemcached_max_item_size 4096\n");
+        let s = st(&[&f.path()]);
+        assert_eq!(
+            (s.memcached_port(), s.memcached_max_item_size()),
+            (11311, 4096)
+        );
+        let s = st(&[&f.path(), "--memcached_port", "0"]);
+        assert_eq!(s.memcached_port(), 0);
+        let e = load_from_args(args(&["--memcached_port", "70000"])).unwrap_err();
+        assert!(e.contains("memcached_port"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod connection;
 pub mod listener;
+pub mod memcached;
 
 use darter_commands::config::{ConfigStore, InitialConfig};
 use darter_commands::Server;
@@ -19,12 +20,16 @@ pub struct StartOptions {
     /// Manual clock for TTL tests.
     pub manual_clock: bool,
     pub config_file: Option<String>,
+    /// Serve memcached on an ephemeral port even when `memcached_port` is 0 (tests).
+    pub memcached: bool,
 }
 
 /// A running server.
 pub struct Running {
     pub server: Arc<Server>,
     pub addrs: Vec<SocketAddr>,
+    /// The memcached listener's addresses (empty when memcached is off).
+    pub memcached_addrs: Vec<SocketAddr>,
 }
 
 impl Running {
@@ -91,6 +96,20 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
     if listeners.is_empty() {
         return Err("no address to listen on".to_string());
     }
+    let mut mc_listeners = Vec::new();
+    let mut mc_bound = Vec::new();
+    if config.memcached_port() != 0 || opts.memcached {
+        let mut mc_port = config.memcached_port();
+        for a in &bound {
+            let addr = SocketAddr::new(a.ip(), mc_port);
+            let l = listener::bind(addr)
+                .map_err(|e| format!("could not bind memcached port {addr}: {e}"))?;
+            let a = l.local_addr().map_err(|e| e.to_string())?;
+            mc_port = a.port();
+            mc_bound.push(a);
+            mc_listeners.push(l);
+        }
+    }
     let engine = Engine::start(
         EngineOptions {
             threads: config.proactor_threads(),
@@ -111,13 +130,24 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
             .store(a.port() as u64, std::sync::atomic::Ordering::Relaxed);
     }
     let srv = server.clone();
+    let mc = Arc::new(darter_commands::memcached::McShared::new(
+        server.config.memcached_max_item_size(),
+    ));
+    if let Some(a) = mc_bound.first() {
+        mc.tcp_port
+            .store(a.port() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     engine.spawn_on(0, move || {
         // INFO's instantaneous_* figures sample from start-up.
         darter_commands::families::server::ensure_metrics_sampler(&srv.engine);
+        for l in mc_listeners {
+            tokio::task::spawn_local(memcached::accept_loop(srv.clone(), mc.clone(), l));
+        }
         tokio::task::spawn_local(listener::accept_loop(srv, listeners));
     });
     Ok(Running {
         server,
         addrs: bound,
+        memcached_addrs: mc_bound,
     })
 }

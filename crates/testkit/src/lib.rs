@@ -7,6 +7,7 @@
 pub mod client;
 pub mod diff;
 pub mod helpers;
+pub mod memcached;
 pub mod redis;
 
 pub use client::RawClient;
@@ -31,6 +32,8 @@ pub struct TestOptions {
     pub requirepass: Option<String>,
     pub maxclients: u64,
     pub extra: Vec<(String, String)>,
+    /// Also serve memcached on an ephemeral port (`memcached_addr`).
+    pub memcached: bool,
 }
 
 impl Default for TestOptions {
@@ -42,6 +45,7 @@ impl Default for TestOptions {
             requirepass: None,
             maxclients: 10000,
             extra: Vec::new(),
+            memcached: false,
         }
     }
 }
@@ -71,6 +75,7 @@ impl TestServer {
             StartOptions {
                 manual_clock: o.manual_clock,
                 config_file: None,
+                memcached: o.memcached,
             },
         )
         .expect("start darter");
@@ -92,6 +97,11 @@ impl TestServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.running.addr()
+    }
+
+    /// The memcached port's address (servers started with `memcached`).
+    pub fn memcached_addr(&self) -> SocketAddr {
+        self.running.memcached_addrs[0]
     }
 
     pub fn client(&self) -> RawClient {

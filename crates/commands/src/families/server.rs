@@ -37,7 +37,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod info;
+pub(crate) mod info;
 
 use info::cmd_info;
 pub use info::ensure_metrics_sampler;

@@ -599,7 +599,7 @@ fn replication_section(s: &mut String, c: &Conn) {
 }
 
 /// `getrusage(who)` as (system, user) in Redis's `%ld.%06ld` format.
-fn rusage(who: libc::c_int) -> (String, String) {
+pub(crate) fn rusage(who: libc::c_int) -> (String, String) {
     // SAFETY: `rusage` is plain old data, so all-zero is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is a valid, writable rusage and `who` a valid selector.
