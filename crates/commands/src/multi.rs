@@ -96,8 +96,19 @@ pub async fn run_each<R: Send + 'static>(
     groups: &KeyGroups,
     f: EachFn<R>,
 ) -> Result<Vec<R>, Panicked> {
-    let db = c.state.db;
     let mut tx = groups.schedule(c).await;
+    hop_each(&mut tx, groups, c.state.db, f, true).await
+}
+
+/// Runs `f` on every shard of `groups` (the shards `tx` was scheduled on) as one hop of `tx`,
+/// concluding it or not. Results come back in `groups.shards` order.
+pub async fn hop_each<R: Send + 'static>(
+    tx: &mut Transaction,
+    groups: &KeyGroups,
+    db: usize,
+    f: EachFn<R>,
+    conclude: bool,
+) -> Result<Vec<R>, Panicked> {
     let jobs: Vec<Option<HopFn<R>>> = groups
         .keys
         .iter()
@@ -108,7 +119,7 @@ pub async fn run_each<R: Send + 'static>(
         })
         .collect();
     let mut out = Vec::with_capacity(jobs.len());
-    for r in tx.hop(jobs, true).await {
+    for r in tx.hop(jobs, conclude).await {
         out.push(r.expect("every shard had a job")?);
     }
     Ok(out)

@@ -5,30 +5,11 @@
 //! A test that needs a client to be blocked first waits for the server to report it (INFO
 //! blocked_clients, or the `b` flag in CLIENT LIST), never for a fixed time.
 
-use darter_testkit::client::encode_request;
-use darter_testkit::helpers::{bulk, info_field, int, spread_keys, NIL};
+use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys, NIL};
 use darter_testkit::{RawClient, TestServer};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SHARDS: usize = 3;
-
-/// Sends a command without reading its reply (the client is about to block).
-fn send(c: &mut RawClient, args: &[&str]) {
-    c.send_raw(&encode_request(args));
-}
-
-fn read(c: &mut RawClient) -> String {
-    String::from_utf8_lossy(&c.read_reply_raw()).into_owned()
-}
-
-/// Waits until the server reports `n` blocked clients (bounded: fails after 10 s).
-fn await_blocked(admin: &mut RawClient, n: u64) {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    while info_field(admin, "clients", "blocked_clients") != n {
-        assert!(Instant::now() < give_up, "never saw {n} blocked clients");
-        std::thread::yield_now();
-    }
-}
 
 fn kv(k: &str, v: &str) -> String {
     format!("*2\r\n{}{}", bulk(k), bulk(v))

@@ -5,7 +5,7 @@
 
 use darter_engine::keys::shard_of;
 use darter_resp::Frame;
-use darter_testkit::helpers::{bulk, int, spread_keys, OK};
+use darter_testkit::helpers::{bulk, int, spread_keys, Rng, OK};
 use darter_testkit::{RawClient, TestServer};
 use std::collections::BTreeSet;
 
@@ -117,17 +117,6 @@ fn encodings_follow_the_configured_thresholds() {
 }
 
 /// Deterministic pseudo-random numbers for the tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 #[test]
 fn algebra_across_shards_matches_a_model() {
     let s = TestServer::start();

@@ -9,30 +9,11 @@
 
 use darter_engine::keys::shard_of;
 use darter_resp::Frame;
-use darter_testkit::client::encode_request;
-use darter_testkit::helpers::{bulk, info_field, int, spread_keys, OK};
+use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys, Rng, OK};
 use darter_testkit::{RawClient, TestServer};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 const SHARDS: usize = 3;
-
-fn send(c: &mut RawClient, args: &[&str]) {
-    c.send_raw(&encode_request(args));
-}
-
-fn read(c: &mut RawClient) -> String {
-    String::from_utf8_lossy(&c.read_reply_raw()).into_owned()
-}
-
-/// Waits until the server reports `n` blocked clients (bounded: fails after 10 s).
-fn await_blocked(admin: &mut RawClient, n: u64) {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    while info_field(admin, "clients", "blocked_clients") != n {
-        assert!(Instant::now() < give_up, "never saw {n} blocked clients");
-        std::thread::yield_now();
-    }
-}
 
 fn encoding(c: &mut RawClient, key: &str) -> String {
     c.cmd(&["OBJECT", "ENCODING", key])
@@ -227,17 +208,6 @@ fn many_bzmpop_clients_take_every_entry_exactly_once() {
         (per_key * keys.len()) as u64,
         "an entry was lost"
     );
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 fn frame_len(f: &Frame) -> usize {

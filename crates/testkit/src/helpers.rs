@@ -54,3 +54,38 @@ pub fn info_field(c: &mut RawClient, section: &str, field: &str) -> u64 {
         .parse()
         .expect("a number")
 }
+
+/// Sends a command without reading its reply (the client is about to block).
+pub fn send(c: &mut RawClient, args: &[&str]) {
+    c.send_raw(&encode_request(args));
+}
+
+/// Reads one reply as text.
+pub fn read(c: &mut RawClient) -> String {
+    String::from_utf8_lossy(&c.read_reply_raw()).into_owned()
+}
+
+/// Waits until the server reports `n` blocked clients (INFO clients `blocked_clients`; bounded:
+/// fails after 10 s, never sleeps a fixed time).
+pub fn await_blocked(admin: &mut RawClient, n: u64) {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while info_field(admin, "clients", "blocked_clients") != n {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "never saw {n} blocked clients"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// A tiny deterministic xorshift generator for tests: `next(n)` is in `0..n`.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}

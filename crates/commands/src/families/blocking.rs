@@ -538,32 +538,28 @@ async fn wait(
 // Commands
 // ---------------------------------------------------------------------------------------------
 
-fn pop_command(c: &mut Conn, args: Vec<Bytes>, end: End) -> LocalBoxFuture<'_> {
+/// `key [key ...] timeout` (BLPOP BRPOP BZPOPMIN BZPOPMAX).
+fn pop_command(c: &mut Conn, args: Vec<Bytes>, op: Op) -> LocalBoxFuture<'_> {
     Box::pin(async move {
         let timeout = match parse_timeout(&args[args.len() - 1]) {
             Ok(t) => t,
             Err(e) => return c.out.error(e),
         };
         let keys = args[1..args.len() - 1].to_vec();
-        block(c, keys, Op::Pop(end), timeout).await
+        block(c, keys, op, timeout).await
     })
 }
 
-/// BLPOP key [key ...] timeout
-fn cmd_blpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    pop_command(c, args, End::Front)
-}
-
-/// BRPOP key [key ...] timeout
-fn cmd_brpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    pop_command(c, args, End::Back)
-}
-
-/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
-fn cmd_blmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+/// `timeout numkeys key [key ...] <end> [COUNT count]` (BLMPOP BZMPOP): Redis parses the keys
+/// and options first, the timeout last.
+fn mpop_command(
+    c: &mut Conn,
+    args: Vec<Bytes>,
+    parse: fn(&[Bytes], usize) -> Result<list::MpopArgs, &'static str>,
+    op: fn(&list::MpopArgs) -> Op,
+) -> LocalBoxFuture<'_> {
     Box::pin(async move {
-        // Redis parses the keys and options first, the timeout last.
-        let p = match list::parse_mpop_args(&args, 2) {
+        let p = match parse(&args, 2) {
             Ok(p) => p,
             Err(e) => return c.out.error(e),
         };
@@ -572,8 +568,23 @@ fn cmd_blmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             Err(e) => return c.out.error(e),
         };
         let keys = args[p.keys.clone()].to_vec();
-        block(c, keys, Op::MPop(p.end, p.count), timeout).await
+        block(c, keys, op(&p), timeout).await
     })
+}
+
+/// BLPOP key [key ...] timeout
+fn cmd_blpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    pop_command(c, args, Op::Pop(End::Front))
+}
+
+/// BRPOP key [key ...] timeout
+fn cmd_brpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    pop_command(c, args, Op::Pop(End::Back))
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn cmd_blmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    mpop_command(c, args, list::parse_mpop_args, |p| Op::MPop(p.end, p.count))
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
@@ -612,45 +623,29 @@ fn cmd_brpoplpush(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     })
 }
 
-fn zpop_command(c: &mut Conn, args: Vec<Bytes>, max: bool) -> LocalBoxFuture<'_> {
-    Box::pin(async move {
-        let timeout = match parse_timeout(&args[args.len() - 1]) {
-            Ok(t) => t,
-            Err(e) => return c.out.error(e),
-        };
-        let keys = args[1..args.len() - 1].to_vec();
-        block(c, keys, Op::ZPop { max, count: None }, timeout).await
-    })
-}
-
 /// BZPOPMIN key [key ...] timeout
 fn cmd_bzpopmin(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    zpop_command(c, args, false)
+    let op = Op::ZPop {
+        max: false,
+        count: None,
+    };
+    pop_command(c, args, op)
 }
 
 /// BZPOPMAX key [key ...] timeout
 fn cmd_bzpopmax(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    zpop_command(c, args, true)
+    let op = Op::ZPop {
+        max: true,
+        count: None,
+    };
+    pop_command(c, args, op)
 }
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
 fn cmd_bzmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
-    Box::pin(async move {
-        // Redis parses the keys and options first, the timeout last.
-        let p = match zset::parse_zmpop_args(&args, 2) {
-            Ok(p) => p,
-            Err(e) => return c.out.error(e),
-        };
-        let timeout = match parse_timeout(&args[1]) {
-            Ok(t) => t,
-            Err(e) => return c.out.error(e),
-        };
-        let keys = args[p.keys.clone()].to_vec();
-        let op = Op::ZPop {
-            max: p.end == End::Back,
-            count: Some(p.count),
-        };
-        block(c, keys, op, timeout).await
+    mpop_command(c, args, zset::parse_zmpop_args, |p| Op::ZPop {
+        max: p.end == End::Back,
+        count: Some(p.count),
     })
 }
 

@@ -22,6 +22,8 @@
 
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
+use crate::families::set::{parts, WrongType};
+use crate::families::zset::{find_zset, read_zset};
 use crate::multi::{panic_reply, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
@@ -76,54 +78,11 @@ pub static COMMANDS: &[Cmd] = &[
 // Shared pieces
 // -------------------------------------------------------------------------------------------------
 
-/// The key holds another type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WrongType;
-
 /// A geo command's failure: a message for `ReplyWriter::error` (without the leading `-`).
 pub type GeoError = String;
 
 fn err(msg: &str) -> GeoError {
     msg.to_string()
-}
-
-/// A sorted-set key's value (deleting the key first if expired); WrongType for another type.
-pub fn find_zset<'a>(
-    db: &'a mut DbSlice,
-    key: &[u8],
-    now: u64,
-) -> Result<Option<&'a mut ZSetValue>, WrongType> {
-    match db.find(key, now) {
-        None => Ok(None),
-        Some(e) => match e.obj_mut() {
-            Some(Value::ZSet(z)) => Ok(Some(z)),
-            _ => Err(WrongType),
-        },
-    }
-}
-
-/// `find_zset` for a read (Redis's `lookupKeyRead`): counts a keyspace hit or miss.
-fn read_zset<'a>(
-    db: &'a mut DbSlice,
-    stats: &mut ShardStats,
-    key: &[u8],
-    now: u64,
-) -> Result<Option<&'a mut ZSetValue>, WrongType> {
-    let r = find_zset(db, key, now);
-    if matches!(r, Ok(None)) {
-        stats.keyspace_misses += 1;
-    } else {
-        stats.keyspace_hits += 1;
-    }
-    r
-}
-
-/// The selected database, the shard's counters and thresholds, borrowed apart.
-fn parts<'a>(sc: &'a mut ShardCmd<'_>) -> (&'a mut DbSlice, &'a mut ShardStats, Limits) {
-    let shard = &mut *sc.shard;
-    let limits = shard.limits;
-    shard.dbs[sc.db].observe(sc.now_ms);
-    (&mut shard.dbs[sc.db], &mut shard.stats, limits)
 }
 
 /// Redis's `getDoubleFromObject`: `strtod` over the whole argument, no leading space, not NaN,

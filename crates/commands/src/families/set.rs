@@ -23,7 +23,7 @@ use crate::config::glob_match;
 use crate::context::{Conn, ShardCmd};
 use crate::errors;
 use crate::families::generic::parse_cursor;
-use crate::multi::{conclude, panic_reply, run_each, EachFn, KeyGroups};
+use crate::multi::{conclude, hop_each, panic_reply, run_each, EachFn, KeyGroups};
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::{Limits, LpEntry, SetValue, Value};
@@ -896,19 +896,7 @@ async fn store_across(
 ) -> Result<Result<Answer, WrongType>, Panicked> {
     let db = c.state.db;
     let mut tx = groups.schedule(c).await;
-    let fetch = fetch_job(range.start);
-    let jobs = groups
-        .keys
-        .iter()
-        .map(|keys| {
-            let (f, keys) = (fetch.clone(), keys.clone());
-            Some(Box::new(move |s: &mut Shard| f(s, db, &keys)) as HopFn<_>)
-        })
-        .collect();
-    let mut parts = Vec::new();
-    for r in tx.hop(jobs, false).await {
-        parts.push(r.expect("every shard had a job")?);
-    }
+    let parts = hop_each(&mut tx, groups, db, fetch_job(range.start), false).await?;
     let (limits, sets) = match assemble(parts, range) {
         Ok(x) => x,
         Err(WrongType) => {

@@ -146,7 +146,7 @@ pub fn find_zset<'a>(
 }
 
 /// `find_zset` for a read command: counts a keyspace hit or miss.
-fn read_zset<'a>(
+pub(crate) fn read_zset<'a>(
     db: &'a mut DbSlice,
     stats: &mut ShardStats,
     key: &[u8],

@@ -24,8 +24,9 @@ use crate::context::{Conn, ShardCmd};
 use crate::errors;
 use crate::families::list::{parse_mpop_args_with, MpopArgs};
 use crate::families::set::{parts, WrongType};
-use crate::multi::Probe;
-use crate::multi::{conclude, hop_at, panic_reply, pop_first_ready, run_each, EachFn, KeyGroups};
+use crate::multi::{
+    conclude, hop_at, hop_each, panic_reply, pop_first_ready, run_each, EachFn, KeyGroups, Probe,
+};
 use crate::registry::LocalBoxFuture;
 use bytes::Bytes;
 use darter_collections::bptree::cmp_entry;
@@ -700,18 +701,7 @@ async fn store_across(
 ) -> Result<Result<usize, &'static str>, Panicked> {
     let db = c.state.db;
     let mut tx = groups.schedule(c).await;
-    let jobs = groups
-        .keys
-        .iter()
-        .map(|ks| {
-            let (f, ks) = (fetch.clone(), ks.clone());
-            Some(Box::new(move |s: &mut Shard| f(s, db, &ks)) as HopFn<_>)
-        })
-        .collect();
-    let mut parts = Vec::new();
-    for r in tx.hop(jobs, false).await {
-        parts.push(r.expect("every shard had a job")?);
-    }
+    let parts = hop_each(&mut tx, groups, db, fetch, false).await?;
     let checked = assemble(parts, keys)
         .map_err(|WrongType| errors::WRONGTYPE)
         .and_then(|(l, f)| opts.map(|o| (l, f, o)));
