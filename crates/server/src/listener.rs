@@ -46,24 +46,8 @@ pub async fn accept_loop(server: Arc<Server>, listeners: Vec<StdListener>) {
             };
             let mut next = 0usize;
             loop {
-                let accepted = tokio::select! {
-                    a = l.accept() => a,
-                    _ = server.shutdown_notify.notified() => return,
-                };
-                let (stream, _) = match accepted {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // EMFILE and friends: back off briefly instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                if server.shutting_down.load(Ordering::Relaxed) {
+                let Some(std_stream) = accept_std(&l, &server, "accept").await else {
                     return;
-                }
-                let Ok(std_stream) = stream.into_std() else {
-                    continue;
                 };
                 server.total_connections.fetch_add(1, Ordering::Relaxed);
                 let n = server.connected_clients.fetch_add(1, Ordering::Relaxed);
@@ -96,5 +80,35 @@ pub async fn accept_loop(server: Arc<Server>, listeners: Vec<StdListener>) {
     }
     for t in tasks {
         let _ = t.await;
+    }
+}
+
+/// Accepts the next connection as a std stream (to hand to another thread), backing off briefly
+/// on accept errors (EMFILE and friends) instead of spinning; None once the server shuts down.
+/// `what` names the listener in the warning.
+pub(crate) async fn accept_std(
+    l: &tokio::net::TcpListener,
+    server: &Server,
+    what: &str,
+) -> Option<std::net::TcpStream> {
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = server.shutdown_notify.notified() => return None,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if server.shutting_down.load(Ordering::Relaxed) {
+            return None;
+        }
+        if let Ok(s) = stream.into_std() {
+            return Some(s);
+        }
     }
 }

@@ -20,7 +20,6 @@ use std::io;
 use std::net::{TcpListener as StdListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -40,23 +39,9 @@ pub async fn accept_loop(server: Arc<Server>, shared: Arc<McShared>, listener: S
     };
     let mut next = 0usize;
     loop {
-        let accepted = tokio::select! {
-            a = l.accept() => a,
-            _ = server.shutdown_notify.notified() => return,
-        };
-        let stream = match accepted {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "memcached accept failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        if server.shutting_down.load(Ordering::Relaxed) {
+        let Some(std_stream) = crate::listener::accept_std(&l, &server, "memcached accept").await
+        else {
             return;
-        }
-        let Ok(std_stream) = stream.into_std() else {
-            continue;
         };
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
         shared.curr_connections.fetch_add(1, Ordering::Relaxed);
