@@ -68,8 +68,22 @@ fi
 if python3 -c 'import pymemcache' >/dev/null 2>&1; then
     echo "found pymemcache"
 elif command -v python3 >/dev/null 2>&1; then
-    echo "installing pymemcache with pip"
-    python3 -m pip install -q pymemcache || echo "warning: pymemcache not installed; its test will skip" >&2
+    echo "installing pymemcache"
+    # pip first; a Debian system Python refuses pip (PEP 668), so then its own package.
+    python3 -m pip install -q pymemcache 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages pymemcache 2>/dev/null \
+        || { command -v apt-get >/dev/null 2>&1 \
+            && ${SUDO:-} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                python3-pymemcache >/dev/null; } \
+        || true
+    if python3 -c 'import pymemcache' >/dev/null 2>&1; then
+        echo "installed pymemcache"
+    elif [ "${CI:-}" = "true" ]; then
+        echo "error: could not install pymemcache (pip or python3-pymemcache)" >&2
+        exit 1
+    else
+        echo "warning: pymemcache not installed; its test will skip" >&2
+    fi
 fi
 
 # --- 2. toolchain components ---------------------------------------------------------------------
