@@ -17,6 +17,7 @@
 //! crates: the command step drives it through [`CommandSink`] (docs/design/scripting.md).
 
 mod bit;
+mod cjson;
 mod convert;
 mod raise;
 mod shebang;
