@@ -18,6 +18,7 @@
 
 mod bit;
 mod cjson;
+mod cmsgpack;
 mod convert;
 mod raise;
 mod shebang;
