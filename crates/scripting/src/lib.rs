@@ -20,6 +20,7 @@ mod bit;
 mod cjson;
 mod cmsgpack;
 mod convert;
+mod lstruct;
 mod raise;
 mod shebang;
 mod vm;

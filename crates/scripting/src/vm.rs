@@ -149,6 +149,7 @@ impl ScriptVm {
         crate::bit::register(&lua)?;
         crate::cjson::register(&lua)?;
         crate::cmsgpack::register(&lua)?;
+        crate::lstruct::register(&lua)?;
         let redis = Self::redis_table(&lua, &state)?;
         redis.raw_set("call", Self::call_impl(&lua, &state, true)?)?;
         redis.raw_set("pcall", Self::call_impl(&lua, &state, false)?)?;
