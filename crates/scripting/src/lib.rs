@@ -22,6 +22,7 @@ mod cmsgpack;
 mod convert;
 mod lstruct;
 mod raise;
+mod random;
 mod shebang;
 mod vm;
 

@@ -146,6 +146,7 @@ impl ScriptVm {
             )
         };
         let state = Rc::new(RunState::default());
+        crate::random::register(&lua, &lua.globals().raw_get::<Table>("math")?)?;
         crate::bit::register(&lua)?;
         crate::cjson::register(&lua)?;
         crate::cmsgpack::register(&lua)?;

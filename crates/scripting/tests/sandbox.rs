@@ -237,3 +237,52 @@ fn library_tables_iterate_and_stay_readonly() {
         Frame::Array(vec![bulk("k2"), bulk("b")])
     );
 }
+
+#[test]
+fn math_random_is_redis_lrand48() {
+    // A fresh redis-server 7.0.15: the first draws, then after math.randomseed(5).
+    let mut vm = darter_scripting::ScriptVm::new().unwrap();
+    let mut sink = ToySink::default();
+    assert_eq!(
+        eval_with(&mut vm, &mut sink, "return {math.random(100), math.random(100), tostring(math.random()), math.random(5,10)}", &[], &[]),
+        Frame::Array(vec![int(40), int(85), bulk("0.35333609737146"), int(7)])
+    );
+    assert_eq!(
+        eval_with(
+            &mut vm,
+            &mut sink,
+            "math.randomseed(5) return {math.random(100), math.random(1,10), math.random(7)}",
+            &[],
+            &[]
+        ),
+        Frame::Array(vec![int(53), int(3), int(6)])
+    );
+    let e = |b: &str| match eval(b) {
+        Frame::Error(e) => String::from_utf8_lossy(&e)
+            .split(" script: ")
+            .next()
+            .unwrap()
+            .to_string(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(
+        e("return math.random(1,2,3)"),
+        "ERR user_script:1: wrong number of arguments"
+    );
+    assert_eq!(
+        e("return math.random(0)"),
+        "ERR user_script:1: bad argument #1 to 'random' (interval is empty)"
+    );
+    assert_eq!(
+        e("return math.random(2147483648)"),
+        "ERR user_script:1: bad argument #1 to 'random' (interval is empty)"
+    );
+    assert_eq!(
+        e("return math.random(5, 1)"),
+        "ERR user_script:1: bad argument #2 to 'random' (interval is empty)"
+    );
+    assert_eq!(
+        e("return math.randomseed()"),
+        "ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got no value)"
+    );
+}
