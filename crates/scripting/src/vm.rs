@@ -122,6 +122,16 @@ fn lua_err(e: impl std::fmt::Display) -> mlua::Error {
     mlua::Error::RuntimeError(e.to_string())
 }
 
+/// `lua_tonumber`: numbers, and strings that convert.
+fn to_number(lua: &Lua, v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => Some(*n),
+        Value::Integer(i) => Some(*i as f64),
+        Value::String(_) => lua.coerce_number(v.clone()).ok().flatten(),
+        _ => None,
+    }
+}
+
 /// Joins redis.log's arguments as Redis does (strings and numbers; others are skipped).
 fn tostring_bytes(lua: &Lua, v: &Value) -> Option<Vec<u8>> {
     match v {
@@ -231,12 +241,18 @@ impl ScriptVm {
             })?,
         )?;
         // error_reply / status_reply build the reply tables directly.
+        // error_reply / status_reply return (not raise) Redis's error table on bad arguments.
         reg(
             "error_reply",
             lua.create_function(move |lua, args: MultiValue| {
                 let msg = match args.front() {
                     Some(Value::String(s)) if args.len() == 1 => s.as_bytes().to_vec(),
-                    _ => return raise(lua, b"wrong number or type of arguments"),
+                    _ => {
+                        return Ok(Value::Table(error_table(
+                            lua,
+                            b"wrong number or type of arguments",
+                        )?))
+                    }
                 };
                 let mut text = msg.clone();
                 if !text.starts_with(b"-") {
@@ -253,7 +269,10 @@ impl ScriptVm {
                     t.raw_set("ok", s.clone())?;
                     Ok(Value::Table(t))
                 }
-                _ => raise(lua, b"wrong number or type of arguments"),
+                _ => Ok(Value::Table(error_table(
+                    lua,
+                    b"wrong number or type of arguments",
+                )?)),
             })?,
         )?;
         let st = state.clone();
@@ -263,10 +282,9 @@ impl ScriptVm {
                 if args.len() < 2 {
                     return raise(lua, b"redis.log() requires two arguments or more.");
                 }
-                let level = match &args[0] {
-                    Value::Number(n) => *n as i64,
-                    Value::Integer(i) => *i,
-                    _ => return raise(lua, b"First argument must be a number"),
+                let level = match to_number(lua, &args[0]) {
+                    Some(n) => n as i64,
+                    None => return raise(lua, b"First argument must be a number (log level)."),
                 };
                 let level = match level {
                     0 => LogLevel::Debug,
@@ -295,11 +313,7 @@ impl ScriptVm {
                 if args.len() != 1 {
                     return raise(lua, b"redis.setresp() requires one argument.");
                 }
-                let v = match &args[0] {
-                    Value::Number(n) => *n as i64,
-                    Value::Integer(i) => *i,
-                    _ => 0,
-                };
+                let v = to_number(lua, &args[0]).unwrap_or(0.0) as i64;
                 if v != 2 && v != 3 {
                     return raise(lua, b"RESP version must be 2 or 3.");
                 }
@@ -312,13 +326,10 @@ impl ScriptVm {
             "set_repl",
             lua.create_function(move |lua, args: MultiValue| {
                 if args.len() != 1 {
-                    return raise(lua, b"redis.set_repl() requires one argument.");
+                // Redis 7.0's text says "two".
+                    return raise(lua, b"redis.set_repl() requires two arguments.");
                 }
-                let v = match &args[0] {
-                    Value::Number(n) => *n as i64,
-                    Value::Integer(i) => *i,
-                    _ => -1,
-                };
+                let v = to_number(lua, &args[0]).unwrap_or(0.0) as i64;
                 if v & !3 != 0 {
                     return raise(
                         lua,

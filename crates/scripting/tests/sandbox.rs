@@ -286,3 +286,56 @@ fn math_random_is_redis_lrand48() {
         "ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got no value)"
     );
 }
+
+#[test]
+fn redis_api_argument_errors() {
+    let e = |b: &str| match eval(b) {
+        Frame::Error(e) => String::from_utf8_lossy(&e)
+            .split(" script: ")
+            .next()
+            .unwrap()
+            .to_string(),
+        other => format!("{other:?}"),
+    };
+    // Returned, not raised: no " script: ..." suffix, and a table inside the script.
+    assert_eq!(
+        eval("return redis.error_reply(1)"),
+        err("ERR wrong number or type of arguments")
+    );
+    assert_eq!(
+        eval("return redis.status_reply()"),
+        err("ERR wrong number or type of arguments")
+    );
+    assert_eq!(
+        eval("local t = redis.error_reply(1) return type(t)"),
+        bulk("table")
+    );
+    assert_eq!(e("return redis.sha1hex()"), "ERR wrong number of arguments");
+    assert_eq!(
+        eval("return redis.sha1hex(5)"),
+        bulk("ac3478d69a3c81fa62e60f5c3696165a4e5e6ac4")
+    );
+    assert_eq!(
+        eval("return redis.sha1hex({})"),
+        bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    );
+    assert_eq!(
+        e("return redis.log('x','y')"),
+        "ERR First argument must be a number (log level)."
+    );
+    assert_eq!(
+        e("return redis.setresp()"),
+        "ERR redis.setresp() requires one argument."
+    );
+    assert_eq!(
+        e("return redis.set_repl()"),
+        "ERR redis.set_repl() requires two arguments."
+    );
+    assert_eq!(eval("return redis.set_repl('x')"), Frame::Null);
+    assert_eq!(eval("return redis.setresp('3')"), Frame::Null);
+    assert_eq!(eval("return redis.log(2.5, 'x')"), Frame::Null);
+    assert_eq!(
+        e("return redis.acl_check_cmd()"),
+        "ERR Please specify at least one argument for this redis lib call"
+    );
+}
