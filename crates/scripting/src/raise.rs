@@ -29,8 +29,8 @@ impl std::fmt::Display for Raise {
 
 impl std::error::Error for Raise {}
 
-// SAFETY-free note: `Value` is not `Send`/`Sync`, but mlua's external errors need them only with
-// its `send` feature, which this crate does not enable.
+// `Raise::Value` holds a Lua value, which is not `Send`: mlua accepts such external errors because
+// this crate does not enable mlua's `send` feature (a VM never leaves its thread).
 impl Raise {
     pub(crate) fn into_lua_err(self) -> mlua::Error {
         mlua::Error::external(self)

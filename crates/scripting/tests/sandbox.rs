@@ -339,3 +339,27 @@ fn redis_api_argument_errors() {
         "ERR Please specify at least one argument for this redis lib call"
     );
 }
+
+#[test]
+fn script_cache() {
+    let mut vm = darter_scripting::ScriptVm::new().unwrap();
+    let a = vm.load(b"return 1").unwrap();
+    assert_eq!(a.sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+    assert!(a.flags.eval_compat);
+    let b = vm.load(b"#!lua flags=no-writes\nreturn 2").unwrap();
+    assert!(b.flags.no_writes && !b.flags.eval_compat);
+    assert!(vm.get("E0E1F9FABFC9D4800C877A703B823AC0578FF8DB").is_some());
+    let mut sink = ToySink::default();
+    let opts = |name| darter_scripting::RunOptions {
+        client_resp: 2,
+        name,
+        busy_check: None,
+    };
+    assert_eq!(
+        vm.run(&b.sha, &[], &[], &mut sink, opts(&b.sha)),
+        Some(int(2))
+    );
+    vm.flush();
+    assert!(vm.get(&a.sha).is_none());
+    assert_eq!(vm.run(&a.sha, &[], &[], &mut sink, opts(&a.sha)), None);
+}
