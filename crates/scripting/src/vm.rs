@@ -181,23 +181,32 @@ impl ScriptVm {
     }
 
     /// `redis.call` (`raise`: errors are raised) and `redis.pcall` (errors are returned), as
-    /// Redis's `luaRedisGenericCommand`: argument errors are raised by both.
+    /// Redis's `luaRedisGenericCommand`.
     fn call_impl(lua: &Lua, state: &Rc<RunState>, raise: bool) -> mlua::Result<Function> {
         let st = state.clone();
         lua.create_function(move |lua, args: MultiValue| {
+            let fail = |lua: &Lua, msg: &[u8]| -> mlua::Result<Value> {
+                if raise {
+                    Err(raise_msg(msg))
+                } else {
+                    Ok(Value::Table(error_table(lua, msg)?))
+                }
+            };
             if args.is_empty() {
-                return Err(raise_msg(
+                return fail(
+                    lua,
                     b"Please specify at least one argument for this redis lib call",
-                ));
+                );
             }
             let mut argv = Vec::with_capacity(args.len());
             for a in args.iter() {
                 match lua_to_arg(a) {
                     Some(b) => argv.push(b),
                     None => {
-                        return Err(raise_msg(
+                        return fail(
+                            lua,
                             b"Lua redis lib command arguments must be strings or integers",
-                        ))
+                        )
                     }
                 }
             }
@@ -205,13 +214,7 @@ impl ScriptVm {
             let reply = st.with_sink(|s| s.call(&argv, resp));
             match reply {
                 None => Err(lua_err("redis.call outside a script run")),
-                Some(Err(text)) => {
-                    if raise {
-                        Err(raise_msg(&text))
-                    } else {
-                        Ok(Value::Table(error_table(lua, &text)?))
-                    }
-                }
+                Some(Err(text)) => fail(lua, &text),
                 Some(Ok(frame)) => {
                     let v = frame_to_lua(lua, &frame, resp)?;
                     match (&frame, raise) {

@@ -146,6 +146,14 @@ fn call_and_pcall_errors() {
         err("ERR Lua redis lib command arguments must be strings or integers script: 80747816df1f4411f7c442b928fce6a814214839, on @user_script:1.")
     );
     assert_eq!(
+        eval("return redis.pcall()"),
+        err("ERR Please specify at least one argument for this redis lib call")
+    );
+    assert_eq!(
+        eval("return redis.pcall({})"),
+        err("ERR Lua redis lib command arguments must be strings or integers")
+    );
+    assert_eq!(
         eval("local t = redis.pcall(\"nosuch\") return t.err"),
         bulk("ERR Unknown Redis command called from script")
     );
