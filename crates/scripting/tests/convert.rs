@@ -151,3 +151,39 @@ fn reply_to_lua() {
         bulk("nil")
     );
 }
+
+#[test]
+fn numbers_and_nesting_match_redis() {
+    assert_eq!(eval("return 1e20"), int(i64::MIN));
+    assert_eq!(eval("return -1e20"), int(i64::MIN));
+    assert_eq!(eval("return 2^63"), int(i64::MIN));
+    assert_eq!(eval("return -0.5"), int(0));
+    assert_eq!(
+        eval("return {1,{err=\"x\"},{ok=\"y\"}}"),
+        Frame::Array(vec![
+            int(1),
+            err("x"),
+            Frame::Simple(Bytes::from_static(b"y"))
+        ])
+    );
+    assert_eq!(eval("return {double=0.1}"), bulk("0.10000000000000001"));
+    assert_eq!(eval("return tostring(0.1)"), bulk("0.1"));
+    assert_eq!(
+        eval("return {1,2,3,n=5}"),
+        Frame::Array(vec![int(1), int(2), int(3)])
+    );
+    assert_eq!(
+        eval("return {[1]=1,[2]=2,[4]=4}"),
+        Frame::Array(vec![int(1), int(2)])
+    );
+    // A self-referencing table ends in the stack-limit error element instead of recursing forever.
+    let f = eval("local t = {} t[1] = t return t");
+    let mut depth = 0;
+    let mut cur = &f;
+    while let Frame::Array(v) = cur {
+        depth += 1;
+        cur = &v[0];
+    }
+    assert_eq!(cur, &err("ERR reached lua stack limit"));
+    assert!(depth > 100);
+}
