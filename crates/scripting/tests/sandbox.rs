@@ -371,3 +371,65 @@ fn script_cache() {
     assert!(vm.get(&a.sha).is_none());
     assert_eq!(vm.run(&a.sha, &[], &[], &mut sink, opts(&a.sha)), None);
 }
+
+#[test]
+fn pcall_returns_the_err_field() {
+    // Redis 7.0 wraps pcall (luaRedisPcall): an error table's err string replaces the table.
+    assert_eq!(
+        eval("local ok, e = pcall(error, {err=\"x\"}) return e"),
+        bulk("x")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, {err=\"x\"}) return tostring(ok)"),
+        bulk("false")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(redis.call, \"nosuch\") return e"),
+        bulk("ERR Unknown Redis command called from script")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(function() redis.call(\"nosuch\") end) return e"),
+        bulk("ERR Unknown Redis command called from script")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, {foo=\"x\"}) return type(e)"),
+        bulk("table")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, 5) return type(e)"),
+        bulk("string")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, nil) return type(e)"),
+        bulk("nil")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, {err=5}) return type(e)"),
+        bulk("number")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(error, true) return type(e)"),
+        bulk("boolean")
+    );
+    assert_eq!(
+        eval("local ok, e = xpcall(function() error({err=\"x\"}) end, function(m) return type(m) end) return e"),
+        bulk("table")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(bit.tohex) return e"),
+        bulk("bad argument #1 to '?' (number expected, got no value)")
+    );
+    assert_eq!(
+        eval("return coroutine.wrap(function() coroutine.yield(5) end)()"),
+        int(5)
+    );
+    assert_eq!(eval("return getmetatable(\"\").__index == string"), int(1));
+    assert_eq!(eval("return _G.redis == redis"), int(1));
+    assert_eq!(eval("return string.format(\"%5.2f\", 1/3)"), bulk(" 0.33"));
+    let f = eval("loadstring(\"x=1\")()");
+    let Frame::Error(e) = f else { panic!() };
+    assert!(
+        e.starts_with(b"ERR [string \"x=1\"]:1: Attempt to modify a readonly table script: "),
+        "{e:?}"
+    );
+}

@@ -70,6 +70,11 @@ local function fix(ok, ...)
   if type(r[1]) == 'userdata' then r[1] = unwrap(r[1]) end
   -- A killed script cannot catch its kill (Redis re-arms its hook on every line for this).
   if killed() then error(r[1], 0) end
+  -- Redis 7.0's luaRedisPcall: an error table's err field replaces the table.
+  if type(r[1]) == 'table' then
+    local m = r[1].err
+    if type(m) == 'string' or type(m) == 'number' then r[1] = m end
+  end
   return ok, unpack(r, 1, n)
 end
 B.pcall = function(...) return fix(pcall(...)) end
