@@ -433,3 +433,34 @@ fn pcall_returns_the_err_field() {
         "{e:?}"
     );
 }
+
+#[test]
+fn plain_lua_errors_match_redis() {
+    let e = |b: &str| match eval(b) {
+        Frame::Error(e) => String::from_utf8_lossy(&e).into_owned(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(
+        e("assert(false)"),
+        "ERR user_script:1: assertion failed! script: 2878c2ae3cafd05c022d4f19e4b521d97df409a2, on @user_script:1."
+    );
+    assert_eq!(
+        e("assert(false, \"m\")"),
+        "ERR user_script:1: m script: 82dfd7bebdfee070628824b8c53f169f9bddad1d, on @user_script:1."
+    );
+    assert_eq!(
+        e("local function f() error(\"deep\", 2) end f()"),
+        "ERR user_script:1: deep script: 29e8ff23344d38b0e4a269de4b346451a9804b96, on @user_script:1."
+    );
+    assert_eq!(
+        e("local t = {} t.x.y = 1"),
+        "ERR user_script:1: attempt to index field 'x' (a nil value) script: a3e688812e3164b24d5a4a070bf45fd27d50fc57, on @user_script:1."
+    );
+    assert_eq!(eval("return tostring(nil) .. 1"), bulk("nil1"));
+    assert_eq!(eval("string.rep(\"x\", -1) return 1"), int(1));
+    assert_eq!(
+        eval("return redis.pcall(\"ping\")"),
+        Frame::Simple("PONG".into())
+    );
+    assert_eq!(eval("return type(redis.call(\"ping\"))"), bulk("table"));
+}
