@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
 
+use crate::convert::exact_value;
 use crate::raise::{arg_error, lib_error};
 
 #[derive(Clone)]
@@ -413,7 +414,7 @@ fn encode_value(
                         if i > 1 {
                             out.push(b',');
                         }
-                        let item: Value = t.raw_get(i)?;
+                        let item = exact_value(t, &Value::Integer(i), t.raw_get(i)?);
                         encode_value(lua, cfg, &item, depth, out)?;
                     }
                     out.push(b']');
@@ -423,6 +424,7 @@ fn encode_value(
                     let mut comma = false;
                     for pair in t.pairs::<Value, Value>() {
                         let (k, val) = pair?;
+                        let val = exact_value(t, &k, val);
                         if comma {
                             out.push(b',');
                         }

@@ -4,6 +4,7 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
+use crate::convert::exact_value;
 use crate::raise::{arg_error, lib_error, raise_str};
 
 /// Tables nested deeper than this are packed as nil (protects against cycles).
@@ -190,7 +191,7 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
             Some(len) => {
                 encode_len(len, 0x90, 15, 0xdc, 0xdd, out);
                 for j in 1..=len {
-                    let item: Value = t.raw_get(j)?;
+                    let item = exact_value(t, &Value::Integer(j as i64), t.raw_get(j)?);
                     encode(&item, level + 1, out)?;
                 }
             }
@@ -199,6 +200,7 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
                 encode_len(len, 0x80, 15, 0xde, 0xdf, out);
                 for pair in t.pairs::<Value, Value>() {
                     let (k, val) = pair?;
+                    let val = exact_value(t, &k, val);
                     encode(&k, level + 1, out)?;
                     encode(&val, level + 1, out)?;
                 }

@@ -270,3 +270,17 @@ pub(crate) fn lua_to_arg(v: &Value) -> Option<Bytes> {
         _ => None,
     }
 }
+
+/// mlua reads a Lua 5.1 number lying within `f64::EPSILON` of an integer as that integer (so
+/// `1e-20`, `-0` and `1 - 2^-53` arrive as 0 or ±1). A table value read that way is read again as
+/// an `f64`, which mlua takes from the stack exactly, so the libraries encode what Redis encodes.
+pub(crate) fn exact_value(t: &Table, k: &Value, v: Value) -> Value {
+    if let Value::Integer(i) = v {
+        if (-1..=1).contains(&i) {
+            if let Ok(n) = t.raw_get::<f64>(k.clone()) {
+                return Value::Number(n);
+            }
+        }
+    }
+    v
+}

@@ -21,9 +21,8 @@ const CASES: &[(&str, &str)] = &[
     ("return cjson.encode(true)", "true"),
     ("return cjson.encode({a={b={c=1}}, [1]=2})", "{\"a\":{\"b\":{\"c\":1}},\"1\":2}"),
     ("return cjson.encode({[true]=1})", "ERR user_script:1: Cannot serialise boolean: table key must be a number or string"),
-    // Redis prints "-0" for -0: mlua hands integral numbers to Rust as integers, losing the
-    // sign of zero (documented in docs/design/scripting.md).
-    ("return cjson.encode({1.5,-0, 100000000000000})", "[1.5,0,1e+14]"),
+    ("return cjson.encode({1.5,-0, 100000000000000})", "[1.5,-0,1e+14]"),
+    ("return cjson.encode({1e-20, -0, 1-2^-53, {a=1e-300}})", "[1e-20,-0,1,{\"a\":1e-300}]"),
     ("return cjson._VERSION", "2.1.0"),
     ("return cjson._NAME", "cjson"),
     ("return cjson.encode(2^53)", "9.007199254741e+15"),
