@@ -49,6 +49,10 @@ fn cmd_echo(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
 /// QUIT: replies OK, then the connection closes after writing it.
 fn cmd_quit(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
+        // Subscriptions go before the reply, as Redis frees the client right after writing it:
+        // a client that has read the +OK sees no trace of them (PUBSUB NUMSUB, PUBLISH counts).
+        let engine = c.engine().clone();
+        super::pubsub::registry::unsubscribe_everything(Some(&engine), &c.state.info);
         c.out.ok();
         c.state.close_after_reply = true;
     })
