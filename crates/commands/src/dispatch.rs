@@ -13,7 +13,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::families::{memory, pubsub};
+use crate::families::{memory, pubsub, transaction};
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -66,8 +66,18 @@ impl Locks {
     }
 }
 
+/// The spec a plan is for, when known (a rejected unknown command has none).
+impl Plan {
+    pub(crate) fn spec(&self) -> Option<&'static Spec> {
+        match self {
+            Plan::Reject { spec, .. } => spec.map(|(id, _)| &registry().specs[id]),
+            Plan::Shard { spec, .. } | Plan::Coord { spec, .. } => Some(spec),
+        }
+    }
+}
+
 /// What to do with one command.
-enum Plan {
+pub(crate) enum Plan {
     /// An error reply (already decided before execution).
     Reject {
         msg: Vec<u8>,
@@ -87,7 +97,7 @@ enum Plan {
     },
 }
 
-fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
+pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     let reg = registry();
     let Some(spec) = reg.find(&args[0]) else {
         return Plan::Reject {
@@ -210,7 +220,7 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
 /// command began (the previous command's end, so each command costs one clock read); returns when
 /// it ended. `now_ms` is the wall-clock time expiry decisions use, read once per batch.
 #[allow(clippy::too_many_arguments)]
-fn exec_shard_fn(
+pub(crate) fn exec_shard_fn(
     shard: &mut Shard,
     f: ShardFn,
     id: usize,
@@ -277,6 +287,10 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         let mut pushes = false;
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;
+        }
+        'cmd: {
+        if transaction::queue_or_abort(conn, &args, &plan) {
+            break 'cmd;
         }
         match plan {
             Plan::Reject { msg, spec } => {
@@ -428,6 +442,7 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 }
             }
         }
+        }
         match conn.state.reply_mode {
             ReplyMode::On => {}
             ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
@@ -444,8 +459,8 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
 
 /// Polls a coordinator future, turning a panic into `Err(message)` so that one command's bug
 /// becomes that command's error reply instead of ending the connection.
-struct CatchPanic<F> {
-    inner: F,
+pub(crate) struct CatchPanic<F> {
+    pub(crate) inner: F,
 }
 
 impl<F: std::future::Future<Output = ()> + Unpin> std::future::Future for CatchPanic<F> {

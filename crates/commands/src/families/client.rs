@@ -222,6 +222,9 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     if ci.pubsub.active() {
         flags.push('P');
     }
+    if ci.multi.get() >= 0 {
+        flags.push('x');
+    }
     if ci.blocked.get() {
         flags.push('b');
     }
