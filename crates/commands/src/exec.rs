@@ -29,22 +29,17 @@ use std::time::Instant;
 
 /// Commands whose effects reach beyond the keys their key specs name (other databases, the
 /// whole keyspace, keys computed from values): a transaction containing one holds every shard.
-fn reaches_beyond_keys(name: &str) -> bool {
+/// Keyless commands of the keyspace, read or write ACL categories (FLUSHALL, KEYS, DBSIZE, ...)
+/// count too; other keyless commands (PING, ECHO, CLIENT, PUBLISH, INFO...) lock nothing.
+fn reaches_beyond_keys(meta: &crate::meta::Meta, keyless: bool) -> bool {
     matches!(
-        name,
-        "select"
-            | "swapdb"
-            | "flushdb"
-            | "flushall"
-            | "move"
-            | "copy"
-            | "sort"
-            | "sort_ro"
-            | "randomkey"
-            | "keys"
-            | "scan"
-            | "dbsize"
-    )
+        meta.name,
+        "select" | "swapdb" | "move" | "copy" | "sort" | "sort_ro" | "debug"
+    ) || (keyless
+        && meta
+            .acl
+            .iter()
+            .any(|a| matches!(*a, "@keyspace" | "@read" | "@write")))
 }
 
 /// The locks a transaction running `cmds` (in database `db`) must hold, plus `extra` keys
@@ -76,15 +71,12 @@ impl LockPlan {
             } else {
                 spec.meta
             };
-            if reaches_beyond_keys(spec.meta.name) {
-                plan.global = true;
-            }
             let mut any = false;
             for_each_key(meta, args, |p| {
                 any = true;
                 plan.add(shards, db, &args[p], spec.write);
             });
-            if !any {
+            if reaches_beyond_keys(spec.meta, !any) || reaches_beyond_keys(meta, !any) {
                 plan.global = true;
             }
         }
@@ -119,9 +111,13 @@ impl LockPlan {
 }
 
 /// Runs `cmds` in order inside `tx` (which the caller has scheduled, covering their locks, and
-/// concludes afterwards), appending each reply to `c.out`.
-pub async fn run_held(c: &mut Conn, tx: &Transaction, cmds: Vec<Vec<Bytes>>) {
-    tx.run_held(run_commands(c, cmds)).await
+/// concludes afterwards), appending each reply to `c.out`. Without a transaction (the plan locked
+/// nothing: PING, ECHO, PUBLISH...) they simply run in order.
+pub async fn run_held(c: &mut Conn, tx: Option<&Transaction>, cmds: Vec<Vec<Bytes>>) {
+    match tx {
+        Some(tx) => tx.run_held(run_commands(c, cmds)).await,
+        None => run_commands(c, cmds).await,
+    }
 }
 
 async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
@@ -196,5 +192,62 @@ async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
                 stats::record_call(spec.id, sub, t0.elapsed().as_micros() as u64, failed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LockPlan;
+    use bytes::Bytes;
+    use darter_engine::keys::shard_of;
+
+    fn cmd(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|a| Bytes::from(a.to_string())).collect()
+    }
+
+    fn plan(cmds: &[&str]) -> LockPlan {
+        let cmds: Vec<Vec<Bytes>> = cmds.iter().map(|c| cmd(c)).collect();
+        LockPlan::new(3, 0, &cmds, std::iter::empty())
+    }
+
+    #[test]
+    fn keyed_commands_lock_their_keys_on_their_shards() {
+        let p = plan(&["SET a 1", "MGET a b c", "DECRBY b 1"]);
+        assert!(!p.global);
+        let mut want: Vec<usize> = ["a", "b", "c"].iter().map(|k| shard_of(k.as_bytes(), 3)).collect();
+        want.sort_unstable();
+        want.dedup();
+        let got: Vec<usize> = p.per_shard.iter().map(|(s, _)| *s).collect();
+        assert_eq!(got, want);
+        let locks: usize = p.per_shard.iter().map(|(_, l)| l.len()).sum();
+        assert_eq!(locks, 5);
+        // SET and DECRBY lock exclusively, MGET shared.
+        let excl = p.per_shard.iter().flat_map(|(_, l)| l).filter(|l| l.exclusive).count();
+        assert_eq!(excl, 2);
+    }
+
+    #[test]
+    fn keyless_commands_of_the_keyspace_and_cross_database_commands_hold_every_shard() {
+        for c in ["FLUSHALL", "DBSIZE", "KEYS *", "SELECT 1", "SWAPDB 0 1", "MOVE k 1", "SORT k BY x"] {
+            let p = plan(&["SET a 1", c]);
+            assert!(p.global, "{c}");
+            assert_eq!(p.per_shard.len(), 3, "{c}");
+        }
+    }
+
+    #[test]
+    fn keyless_commands_that_touch_no_data_lock_nothing() {
+        let p = plan(&["PING", "ECHO x", "PUBLISH ch m"]);
+        assert!(!p.global);
+        assert!(p.per_shard.is_empty());
+    }
+
+    #[test]
+    fn watched_keys_are_read_locked_in_their_database() {
+        let cmds = vec![cmd("PING")];
+        let p = LockPlan::new(3, 0, &cmds, [(2usize, &b"w"[..])]);
+        assert_eq!(p.per_shard.len(), 1);
+        assert_eq!(p.per_shard[0].0, shard_of(b"w", 3));
+        assert!(!p.per_shard[0].1[0].exclusive);
     }
 }

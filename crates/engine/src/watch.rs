@@ -223,3 +223,118 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::Clock;
+    use crate::db::Record;
+    use crate::shard::Shard;
+    use darter_collections::{StrValue, Value};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    fn shard() -> (Shard, Arc<Clock>) {
+        let clock = Arc::new(Clock::manual());
+        (Shard::new(0, 4, clock.clone()), clock)
+    }
+
+    fn str_rec(v: &str) -> Record {
+        Record::new(Value::Str(StrValue::from_bytes(v.as_bytes())))
+    }
+
+    fn watched(s: &mut Shard, db: usize, key: &[u8], owner: u64) -> Arc<AtomicBool> {
+        let f = Arc::new(AtomicBool::new(false));
+        s.cas_watch(db, key, owner, &f);
+        f
+    }
+
+    #[test]
+    fn a_store_flags_every_watcher_of_the_key_only() {
+        let (mut s, _) = shard();
+        let a = watched(&mut s, 0, b"k", 1);
+        let b = watched(&mut s, 0, b"k", 2);
+        let other = watched(&mut s, 0, b"j", 3);
+        let other_db = watched(&mut s, 1, b"k", 4);
+        s.dbs[0].set(b"k", str_rec("v"));
+        s.drain_ready();
+        assert!(a.load(Ordering::Acquire) && b.load(Ordering::Acquire));
+        assert!(!other.load(Ordering::Acquire) && !other_db.load(Ordering::Acquire));
+        // Fired registrations are gone; the rest stay.
+        assert_eq!(s.cas.len(), 2);
+    }
+
+    #[test]
+    fn a_lookup_that_changes_nothing_does_not_flag_but_an_in_place_change_does() {
+        let (mut s, clock) = shard();
+        s.dbs[0].set(b"k", str_rec("v"));
+        let f = watched(&mut s, 0, b"k", 1);
+        let now = clock.now_ms();
+        assert!(s.dbs[0].find(b"k", now).is_some());
+        assert!(s.dbs[0].remove(b"missing", now).is_none());
+        s.drain_ready();
+        assert!(!f.load(Ordering::Acquire));
+        // An in-place change through a lookup: a deadline set directly on the entry.
+        let e = s.dbs[0].find(b"k", now).expect("present");
+        e.set_expire_at(now + 10_000);
+        s.drain_ready();
+        assert!(f.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn flush_flags_existing_keys_only_and_swap_flags_keys_in_either_database() {
+        let (mut s, _) = shard();
+        s.dbs[0].set(b"k", str_rec("v"));
+        let present = watched(&mut s, 0, b"k", 1);
+        let missing = watched(&mut s, 0, b"nokey", 1);
+        s.dbs[0].clear();
+        s.drain_ready();
+        assert!(present.load(Ordering::Acquire));
+        assert!(!missing.load(Ordering::Acquire));
+        s.dbs[2].set(b"nokey", str_rec("v"));
+        s.swap_dbs(0, 2);
+        assert!(missing.load(Ordering::Acquire));
+        // The registry stays with database 0.
+        let again = watched(&mut s, 0, b"nokey", 5);
+        s.dbs[0].set(b"nokey", str_rec("w"));
+        s.drain_ready();
+        assert!(again.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn expiry_flags_keys_alive_when_watched_but_not_keys_already_expired() {
+        let (mut s, clock) = shard();
+        let now = clock.now_ms();
+        s.dbs[0].set(b"alive", Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100));
+        s.dbs[0].set(b"dead", Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100));
+        let alive = watched(&mut s, 0, b"alive", 1);
+        clock.advance_ms(200);
+        let dead = watched(&mut s, 0, b"dead", 1);
+        assert!(s.cas_expired_since_watch(0, b"alive", 1));
+        assert!(!s.cas_expired_since_watch(0, b"dead", 1));
+        let now = clock.now_ms();
+        assert!(s.dbs[0].find(b"alive", now).is_none());
+        assert!(s.dbs[0].find(b"dead", now).is_none());
+        s.drain_ready();
+        assert!(alive.load(Ordering::Acquire));
+        assert!(!dead.load(Ordering::Acquire));
+        // The already-expired key's watcher now watches a missing key: a new value flags it.
+        s.dbs[0].set(b"dead", str_rec("new"));
+        s.drain_ready();
+        assert!(dead.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn unwatch_empties_the_registry() {
+        let (mut s, _) = shard();
+        let _f = watched(&mut s, 0, b"a", 1);
+        let _g = watched(&mut s, 3, b"b", 1);
+        let _h = watched(&mut s, 0, b"a", 2);
+        s.cas_unwatch(0, b"a", 1);
+        assert_eq!(s.cas.len(), 2);
+        s.cas_unwatch(0, b"a", 2);
+        s.cas_unwatch(3, b"b", 1);
+        s.cas_unwatch(3, b"b", 1);
+        assert!(s.cas.is_empty());
+        assert!(s.dbs.iter().all(|d| d.cas.keys.is_empty()));
+    }
+}

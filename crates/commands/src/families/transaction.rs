@@ -261,8 +261,9 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             watched.iter().map(|(d, k)| (*d, &k[..])),
         );
         let Some(mut tx) = plan.schedule(c).await else {
-            // Nothing queued and nothing watched.
-            return c.out.array(0);
+            // Nothing to lock (nothing watched; keyless commands that touch no data).
+            c.out.array(m.queued.len());
+            return exec::run_held(c, None, m.queued).await;
         };
         // First hop: the transaction now runs on every shard it holds, so every write that
         // preceded it has run and flagged its watchers; check the watched keys' deadlines there.
@@ -298,7 +299,7 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             return c.out.null_array();
         }
         c.out.array(m.queued.len());
-        exec::run_held(c, &tx, m.queued).await;
+        exec::run_held(c, Some(&tx), m.queued).await;
         conclude(&mut tx).await;
     })
 }
