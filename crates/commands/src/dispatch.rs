@@ -9,6 +9,9 @@
 //!    shard travel in one hop (squashing). Replies are appended to `Conn::out` in command order and
 //!    the caller writes them in one write.
 //!
+//! Between MULTI and EXEC, step 3 is replaced by queueing (families/transaction.rs); EXEC runs the
+//! queue through `crate::exec`, which reuses `prepare` and `exec_shard_fn`.
+//!
 //! A panic inside a command is contained and becomes an error reply for that command alone.
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
@@ -288,9 +291,9 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;
         }
-        'cmd: {
         if transaction::queue_or_abort(conn, &args, &plan) {
-            break 'cmd;
+            apply_reply_mode(conn, start, false);
+            continue;
         }
         match plan {
             Plan::Reject { msg, spec } => {
@@ -442,17 +445,21 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 }
             }
         }
-        }
-        match conn.state.reply_mode {
-            ReplyMode::On => {}
-            ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
-            ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
-            ReplyMode::Skipping => {
-                if !pushes {
-                    conn.out.buf.truncate(start);
-                }
-                conn.state.reply_mode = ReplyMode::On;
+        apply_reply_mode(conn, start, pushes);
+    }
+}
+
+/// CLIENT REPLY OFF/SKIP: drops the reply a command wrote from `start` (pushes excepted).
+fn apply_reply_mode(conn: &mut Conn, start: usize, pushes: bool) {
+    match conn.state.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
+        ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
+        ReplyMode::Skipping => {
+            if !pushes {
+                conn.out.buf.truncate(start);
             }
+            conn.state.reply_mode = ReplyMode::On;
         }
     }
 }

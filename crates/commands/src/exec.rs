@@ -214,7 +214,10 @@ mod tests {
     fn keyed_commands_lock_their_keys_on_their_shards() {
         let p = plan(&["SET a 1", "MGET a b c", "DECRBY b 1"]);
         assert!(!p.global);
-        let mut want: Vec<usize> = ["a", "b", "c"].iter().map(|k| shard_of(k.as_bytes(), 3)).collect();
+        let mut want: Vec<usize> = ["a", "b", "c"]
+            .iter()
+            .map(|k| shard_of(k.as_bytes(), 3))
+            .collect();
         want.sort_unstable();
         want.dedup();
         let got: Vec<usize> = p.per_shard.iter().map(|(s, _)| *s).collect();
@@ -222,13 +225,26 @@ mod tests {
         let locks: usize = p.per_shard.iter().map(|(_, l)| l.len()).sum();
         assert_eq!(locks, 5);
         // SET and DECRBY lock exclusively, MGET shared.
-        let excl = p.per_shard.iter().flat_map(|(_, l)| l).filter(|l| l.exclusive).count();
+        let excl = p
+            .per_shard
+            .iter()
+            .flat_map(|(_, l)| l)
+            .filter(|l| l.exclusive)
+            .count();
         assert_eq!(excl, 2);
     }
 
     #[test]
     fn keyless_commands_of_the_keyspace_and_cross_database_commands_hold_every_shard() {
-        for c in ["FLUSHALL", "DBSIZE", "KEYS *", "SELECT 1", "SWAPDB 0 1", "MOVE k 1", "SORT k BY x"] {
+        for c in [
+            "FLUSHALL",
+            "DBSIZE",
+            "KEYS *",
+            "SELECT 1",
+            "SWAPDB 0 1",
+            "MOVE k 1",
+            "SORT k BY x",
+        ] {
             let p = plan(&["SET a 1", c]);
             assert!(p.global, "{c}");
             assert_eq!(p.per_shard.len(), 3, "{c}");

@@ -304,8 +304,14 @@ mod tests {
     fn expiry_flags_keys_alive_when_watched_but_not_keys_already_expired() {
         let (mut s, clock) = shard();
         let now = clock.now_ms();
-        s.dbs[0].set(b"alive", Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100));
-        s.dbs[0].set(b"dead", Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100));
+        s.dbs[0].set(
+            b"alive",
+            Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100),
+        );
+        s.dbs[0].set(
+            b"dead",
+            Record::with_expiry(Value::Str(StrValue::from_bytes(b"v")), now + 100),
+        );
         let alive = watched(&mut s, 0, b"alive", 1);
         clock.advance_ms(200);
         let dead = watched(&mut s, 0, b"dead", 1);

@@ -140,7 +140,10 @@ fn watch_based_increments_from_several_clients_count_exactly() {
     for t in threads {
         t.join().expect("client thread");
     }
-    assert_eq!(admin.cmd(&["GET", counter]), bulk(&(4 * per_client).to_string()));
+    assert_eq!(
+        admin.cmd(&["GET", counter]),
+        bulk(&(4 * per_client).to_string())
+    );
     assert_eq!(watch_registrations(&s), 0);
 }
 

@@ -253,13 +253,9 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let db = c.state.db;
         let engine = c.engine().clone();
         let n = engine.num_shards();
-        let watched: Vec<(usize, Bytes)> = watch.as_ref().map(|w| w.keys.clone()).unwrap_or_default();
-        let plan = LockPlan::new(
-            n,
-            db,
-            &m.queued,
-            watched.iter().map(|(d, k)| (*d, &k[..])),
-        );
+        let watched: Vec<(usize, Bytes)> =
+            watch.as_ref().map(|w| w.keys.clone()).unwrap_or_default();
+        let plan = LockPlan::new(n, db, &m.queued, watched.iter().map(|(d, k)| (*d, &k[..])));
         let Some(mut tx) = plan.schedule(c).await else {
             // Nothing to lock (nothing watched; keyless commands that touch no data).
             c.out.array(m.queued.len());
