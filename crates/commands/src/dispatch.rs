@@ -244,7 +244,10 @@ pub(crate) fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
-    // The command is complete: serve clients blocked on keys it wrote.
+    if !shard.cas.is_empty() && r.is_ok() {
+        transaction::signal_unconditional(shard, id, db, args, &w.buf[start..]);
+    }
+    // The command is complete: serve clients blocked on keys it wrote (and tell watchers).
     shard.drain_ready();
     if let Err(p) = r {
         w.buf.truncate(start);

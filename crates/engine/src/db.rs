@@ -229,6 +229,14 @@ impl DbSlice {
         self.cas.snaps.push((key.into(), before));
     }
 
+    /// Records a change of `key` for its watchers, if any: Redis's `signalModifiedKey`, for
+    /// commands that signal even when the contents end up identical (INCRBY k 0, HSET of the same
+    /// value). Changes of contents are noticed without it.
+    #[inline]
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.cas_changed(key);
+    }
+
     /// Records a change of `key` for its watchers, if any.
     #[inline]
     fn cas_changed(&mut self, key: &[u8]) {

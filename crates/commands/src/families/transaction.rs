@@ -300,6 +300,31 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     })
 }
 
+/// After a shard command on a shard with watched keys: the commands Redis's code signals
+/// (`signalModifiedKey`) on success whatever the result, so that a rewrite with identical contents
+/// still fails a WATCH as in Redis. Other writes are noticed by their effect (`darter_engine::watch`).
+pub(crate) fn signal_unconditional(
+    shard: &mut Shard,
+    id: usize,
+    db: usize,
+    args: &[Bytes],
+    reply: &[u8],
+) {
+    let name = crate::registry::registry().specs[id].meta.name;
+    let signals = match name {
+        "incr" | "incrby" | "decr" | "decrby" | "incrbyfloat" | "append" | "hset" | "hmset"
+        | "hincrby" | "hincrbyfloat" | "lset" => !reply.starts_with(b"-"),
+        "setrange" => !reply.starts_with(b"-") && args.get(3).is_some_and(|v| !v.is_empty()),
+        "expire" | "pexpire" | "expireat" | "pexpireat" => reply == b":1\r\n",
+        _ => false,
+    };
+    if signals {
+        if let Some(key) = args.get(1) {
+            shard.dbs[db].signal_modified(key);
+        }
+    }
+}
+
 /// Whether a queued command may grow memory (EXEC is refused past maxmemory if any may).
 fn denyoom(args: &[Bytes]) -> bool {
     crate::registry::registry()
