@@ -311,17 +311,22 @@ pub(crate) fn signal_unconditional(
     reply: &[u8],
 ) {
     let name = crate::registry::registry().specs[id].meta.name;
-    let signals = match name {
+    let ok = !reply.starts_with(b"-");
+    let keys = match name {
         "incr" | "incrby" | "decr" | "decrby" | "incrbyfloat" | "append" | "hset" | "hmset"
-        | "hincrby" | "hincrbyfloat" | "lset" => !reply.starts_with(b"-"),
-        "setrange" => !reply.starts_with(b"-") && args.get(3).is_some_and(|v| !v.is_empty()),
-        "expire" | "pexpire" | "expireat" | "pexpireat" => reply == b":1\r\n",
-        _ => false,
-    };
-    if signals {
-        if let Some(key) = args.get(1) {
-            shard.dbs[db].signal_modified(key);
+        | "hincrby" | "hincrbyfloat" | "lset" | "ltrim"
+            if ok =>
+        {
+            1
         }
+        "setrange" if ok && args.get(3).is_some_and(|v| !v.is_empty()) => 1,
+        "expire" | "pexpire" | "expireat" | "pexpireat" if reply == b":1\r\n" => 1,
+        // A rotation of a list onto itself leaves it as it was when it has one element.
+        "lmove" | "rpoplpush" if ok && reply != b"$-1\r\n" && reply != b"_\r\n" => 2,
+        _ => 0,
+    };
+    for key in args.iter().skip(1).take(keys) {
+        shard.dbs[db].signal_modified(key);
     }
 }
 
