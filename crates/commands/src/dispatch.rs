@@ -235,6 +235,11 @@ pub(crate) fn exec_shard_fn(
     now_ms: u64,
 ) -> Instant {
     let start = w.len();
+    let watching = !shard.cas.is_empty();
+    if watching {
+        // A read-only command's lookups of watched keys need no snapshot.
+        shard.dbs[db].cas_read_only(!registry().specs[id].write);
+    }
     let r = contain(|| {
         let mut sc = ShardCmd {
             shard,
@@ -244,8 +249,11 @@ pub(crate) fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
-    if !shard.cas.is_empty() && r.is_ok() {
-        transaction::signal_unconditional(shard, id, db, args, &w.buf[start..]);
+    if watching {
+        shard.dbs[db].cas_read_only(false);
+        if r.is_ok() {
+            transaction::signal_unconditional(shard, id, db, args, &w.buf[start..]);
+        }
     }
     // The command is complete: serve clients blocked on keys it wrote (and tell watchers).
     shard.drain_ready();

@@ -218,7 +218,7 @@ impl DbSlice {
     /// Records a watched key's contents before a lookup that may change it in place (compared
     /// when the shard settles; see `crate::watch`).
     fn cas_snapshot(&mut self, key: &[u8], now_ms: u64) {
-        if self.cas.snaps.iter().any(|(k, _)| **k == *key) {
+        if self.cas.read_only || self.cas.snaps.iter().any(|(k, _)| **k == *key) {
             return;
         }
         let before = self
@@ -227,6 +227,13 @@ impl DbSlice {
             .filter(|e| !e.is_expired(now_ms))
             .map(Record::copy_of);
         self.cas.snaps.push((key.into(), before));
+    }
+
+    /// Declares whether the command about to run (until the next call) only reads, so that
+    /// lookups of watched keys need not snapshot them (see `crate::watch`).
+    #[inline]
+    pub fn cas_read_only(&mut self, on: bool) {
+        self.cas.read_only = on;
     }
 
     /// Records a change of `key` for its watchers, if any: Redis's `signalModifiedKey`, for

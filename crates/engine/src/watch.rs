@@ -38,6 +38,8 @@ pub(crate) struct CasSlice {
     pub(crate) expired: Vec<Box<[u8]>>,
     /// Watched keys' contents before the first lookup since the last settlement.
     pub(crate) snaps: Vec<(Box<[u8]>, Option<Record>)>,
+    /// The running command only reads: lookups need no snapshot (a snapshot copies the value).
+    pub(crate) read_only: bool,
 }
 
 impl CasSlice {
