@@ -213,6 +213,15 @@ fn client_list_shows_the_transaction() {
     c.cmd(&["MULTI"]);
     c.cmd(&["DISCARD"]);
     assert!(line(&mut admin, "tx").contains(" flags=N "));
+    // A watched key modified: `d` (Redis's CLIENT_DIRTY_CAS) until EXEC/DISCARD/UNWATCH.
+    c.cmd(&["WATCH", "a"]);
+    assert!(line(&mut admin, "tx").contains(" flags=N "));
+    admin.cmd(&["SET", "a", "2"]);
+    assert!(line(&mut admin, "tx").contains(" flags=d "));
+    c.cmd(&["MULTI"]);
+    assert!(line(&mut admin, "tx").contains(" flags=xd "));
+    assert_eq!(c.cmd(&["EXEC"]), "*-1\r\n");
+    assert!(line(&mut admin, "tx").contains(" flags=N "));
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! Must not: run queued commands itself (that is `crate::exec`), or touch shard data except
 //! through WATCH's registry calls.
 
+use crate::clients::ClientInfo;
 use crate::context::Conn;
 use crate::dispatch::Plan;
 use crate::errors;
@@ -24,6 +25,7 @@ use bytes::Bytes;
 use darter_engine::keys::shard_of;
 use darter_engine::tx::HopFn;
 use darter_engine::{with_local_shard, Engine, Shard};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -46,17 +48,21 @@ pub struct MultiState {
 /// The keys a client WATCHes, each registered on its shard with the shared dirty flag.
 pub struct WatchSet {
     engine: Arc<Engine>,
+    info: Rc<ClientInfo>,
     owner: u64,
     flag: Arc<AtomicBool>,
     keys: Vec<(usize, Bytes)>,
 }
 
 impl WatchSet {
-    fn new(engine: Arc<Engine>, owner: u64) -> WatchSet {
+    fn new(engine: Arc<Engine>, info: Rc<ClientInfo>) -> WatchSet {
+        let flag = Arc::new(AtomicBool::new(false));
+        *info.watch_dirty.borrow_mut() = Some(flag.clone());
         WatchSet {
             engine,
-            owner,
-            flag: Arc::new(AtomicBool::new(false)),
+            owner: info.id,
+            info,
+            flag,
             keys: Vec::new(),
         }
     }
@@ -69,6 +75,7 @@ impl WatchSet {
 
 impl Drop for WatchSet {
     fn drop(&mut self) {
+        *self.info.watch_dirty.borrow_mut() = None;
         // Unregister on every shard, without waiting (the registrations are only the flag's
         // route; a late unregister is harmless). Always through the inbox, never inline: a drop
         // may happen while this thread's shard is borrowed.
@@ -192,10 +199,11 @@ fn cmd_watch(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let engine = c.engine().clone();
         let db = c.state.db;
         let owner = c.state.info.id;
+        let info = c.state.info.clone();
         let set = c
             .state
             .watch
-            .get_or_insert_with(|| WatchSet::new(engine.clone(), owner));
+            .get_or_insert_with(|| WatchSet::new(engine.clone(), info));
         let n = engine.num_shards();
         let mut by_shard: Vec<Vec<Bytes>> = vec![Vec::new(); n];
         for k in &args[1..] {
