@@ -172,8 +172,9 @@ impl Shard {
         self.dbs[db].cas.keys.remove(key);
     }
 
-    /// Turns what the slices recorded since the last settlement into flagged clients.
-    pub(crate) fn settle_watches(&mut self) {
+    /// Turns what the slices recorded since the last settlement into flagged clients (also run by
+    /// EXEC before it reads the flags).
+    pub fn settle_watches(&mut self) {
         if self.cas.regs.is_empty() {
             return;
         }

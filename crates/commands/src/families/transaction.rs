@@ -283,6 +283,8 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     .cloned()
                     .collect();
                 let job = Box::new(move |s: &mut Shard| {
+                    // Whatever ran here before is complete; make sure its changes have flagged.
+                    s.settle_watches();
                     keys.iter()
                         .any(|(d, k)| s.cas_expired_since_watch(*d, k, owner))
                 }) as HopFn<bool>;
