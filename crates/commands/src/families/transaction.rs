@@ -131,21 +131,22 @@ pub(crate) fn queue_or_abort(c: &mut Conn, args: &[Bytes], plan: &Plan) -> bool 
         return false;
     };
     let name = spec.meta.name;
-    if matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    ) {
+    if matches!(name, "exec" | "discard" | "quit" | "reset") {
         return false;
     }
     let refusal = if spec.meta.has_flag("no_multi") {
         Some(errors::NOT_IN_TRANSACTION)
     } else if memory::over_maxmemory(&c.server.config) {
-        // Queueing may grow memory without bound: Redis refuses every command but the
-        // transaction's controls past maxmemory.
+        // Queueing may grow memory without bound: past maxmemory Redis refuses every command
+        // but EXEC, DISCARD, QUIT and RESET (MULTI and WATCH included).
         Some(errors::OOM)
     } else {
         None
     };
+    if refusal.is_none() && matches!(name, "multi" | "watch") {
+        // Not queued: they answer their own error.
+        return false;
+    }
     if let Some(e) = refusal {
         m.failed = true;
         c.out.error(e);
