@@ -4,6 +4,7 @@
 //! and expiry (manual clock), CLIENT LIST's `x` flag and `multi=` field, and the shards' WATCH
 //! registries emptied by EXEC and by a client disconnecting.
 
+use darter_testkit::client::encode_request;
 use darter_testkit::helpers::{bulk, int, spread_keys};
 use darter_testkit::{RawClient, TestServer};
 use std::time::Duration;
@@ -250,6 +251,39 @@ fn watches_are_unregistered_by_exec_unwatch_and_disconnect() {
     // The transaction in progress was dropped with its client.
     let mut d = s.client();
     assert_eq!(d.cmd(&["EXISTS", &keys[0]]), int(0));
+}
+
+#[test]
+fn watching_again_right_after_exec_or_unwatch_keeps_the_new_watch() {
+    // The previous watch's unregistrations are still on their way when the next WATCH registers
+    // (inline on the client's own shard): they must not remove it.
+    let s = TestServer::start();
+    let keys = spread_keys("again", 3, SHARDS);
+    let mut c = s.client();
+    let mut other = s.client();
+    for round in 0..20 {
+        let k = &keys[round % 3];
+        let end: &[&str] = if round % 2 == 0 {
+            &["UNWATCH"]
+        } else {
+            &["EXEC"]
+        };
+        let mut batch = encode_request(&["WATCH", k]);
+        batch.extend(encode_request(&["MULTI"]));
+        if round % 2 == 0 {
+            batch.extend(encode_request(&["DISCARD"]));
+        }
+        batch.extend(encode_request(end));
+        batch.extend(encode_request(&["WATCH", k]));
+        c.send_raw(&batch);
+        let replies = if round % 2 == 0 { 5 } else { 4 };
+        for _ in 0..replies {
+            c.read_reply_raw();
+        }
+        other.cmd(&["INCR", k]);
+        c.cmd(&["MULTI"]);
+        assert_eq!(c.cmd(&["EXEC"]), "*-1\r\n", "round {round}");
+    }
 }
 
 #[test]

@@ -26,7 +26,7 @@ use darter_engine::keys::shard_of;
 use darter_engine::tx::HopFn;
 use darter_engine::{with_local_shard, Engine, Shard};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -45,6 +45,8 @@ pub struct MultiState {
     pub failed: bool,
 }
 
+static NEXT_WATCH_SET: AtomicU64 = AtomicU64::new(1);
+
 /// The keys a client WATCHes, each registered on its shard with the shared dirty flag.
 pub struct WatchSet {
     engine: Arc<Engine>,
@@ -60,7 +62,9 @@ impl WatchSet {
         *info.watch_dirty.borrow_mut() = Some(flag.clone());
         WatchSet {
             engine,
-            owner: info.id,
+            // Unique per set, not per client: a set's late unregistrations (sent when it is
+            // dropped) must not remove the registrations of the client's next WATCH.
+            owner: NEXT_WATCH_SET.fetch_add(1, Ordering::Relaxed),
             info,
             flag,
             keys: Vec::new(),
@@ -199,12 +203,12 @@ fn cmd_watch(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         }
         let engine = c.engine().clone();
         let db = c.state.db;
-        let owner = c.state.info.id;
         let info = c.state.info.clone();
         let set = c
             .state
             .watch
             .get_or_insert_with(|| WatchSet::new(engine.clone(), info));
+        let owner = set.owner;
         let n = engine.num_shards();
         let mut by_shard: Vec<Vec<Bytes>> = vec![Vec::new(); n];
         for k in &args[1..] {
@@ -272,7 +276,7 @@ fn cmd_exec(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         };
         // First hop: the transaction now runs on every shard it holds, so every write that
         // preceded it has run and flagged its watchers; check the watched keys' deadlines there.
-        let owner = c.state.info.id;
+        let owner = watch.as_ref().map_or(0, |w| w.owner);
         let shards = tx.shards().to_vec();
         let jobs = shards
             .iter()
