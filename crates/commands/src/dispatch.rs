@@ -101,6 +101,16 @@ pub(crate) enum Plan {
 }
 
 pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
+    plan(conn, args, false)
+}
+
+/// `prepare` for a command EXEC runs from its queue: the checks Redis makes only when a command
+/// arrives (maxmemory, subscribed context) were made when it was queued.
+pub(crate) fn prepare_queued(conn: &Conn, args: &[Bytes]) -> Plan {
+    plan(conn, args, true)
+}
+
+fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
     let reg = registry();
     let Some(spec) = reg.find(&args[0]) else {
         return Plan::Reject {
@@ -158,7 +168,7 @@ pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     }
     // Past maxmemory, commands that may grow memory are refused (Redis checks after auth and
     // before running). Cheap when under the limit: two relaxed loads (docs/design/memory.md).
-    if memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
+    if !queued && memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
         return Plan::Reject {
             msg: errors::OOM.as_bytes().to_vec(),
             spec: Some((spec.id, sub)),
@@ -166,7 +176,8 @@ pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     }
     // A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT or RESET (Redis checks
     // this after the OOM check).
-    if conn.state.info.pubsub.active()
+    if !queued
+        && conn.state.info.pubsub.active()
         && conn.out.proto == Protocol::Resp2
         && !pubsub::allowed_in_subscribed_context(spec.meta.name)
     {

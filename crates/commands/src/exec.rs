@@ -18,7 +18,7 @@
 //! or WATCH (families/transaction.rs); run a command whose keys the plan did not lock.
 
 use crate::context::Conn;
-use crate::dispatch::{exec_shard_fn, prepare, CatchPanic, Plan};
+use crate::dispatch::{exec_shard_fn, prepare_queued, CatchPanic, Plan};
 use crate::registry::{for_each_key, registry};
 use crate::stats;
 use bytes::Bytes;
@@ -123,7 +123,7 @@ pub async fn run_held(c: &mut Conn, tx: Option<&Transaction>, cmds: Vec<Vec<Byte
 async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
     let mut it = cmds.into_iter().peekable();
     while let Some(args) = it.next() {
-        match prepare(c, &args) {
+        match prepare_queued(c, &args) {
             Plan::Reject { msg, spec } => {
                 c.out.error_bytes(&msg);
                 stats::record_error(&msg);
@@ -138,7 +138,7 @@ async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
                 // `prepare` decides, is a coordinator command and ends a run).
                 let mut group = vec![(f, spec.id, sub, args)];
                 while let Some(next) = it.peek() {
-                    match prepare(c, next) {
+                    match prepare_queued(c, next) {
                         Plan::Shard {
                             spec: s2,
                             sub: sub2,
