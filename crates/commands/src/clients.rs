@@ -29,6 +29,8 @@ pub struct ClientInfo {
     pub query_buf_free: Cell<usize>,
     pub out_buf: Cell<usize>,
     pub multi: Cell<i64>,
+    /// The WATCH dirty flag while the client watches keys (the `d` flag of CLIENT LIST).
+    pub watch_dirty: RefCell<Option<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
     /// Set by CLIENT KILL; the connection closes once it sees it.
     pub killed: Cell<bool>,
     /// Installed by the connection: shuts its socket down so a reader waiting on it wakes with EOF.
@@ -73,6 +75,7 @@ impl ClientInfo {
             query_buf_free: Cell::new(0),
             out_buf: Cell::new(0),
             multi: Cell::new(-1),
+            watch_dirty: RefCell::new(None),
             killed: Cell::new(false),
             closer: RefCell::new(None),
             flags: Cell::new(0),

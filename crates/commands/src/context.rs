@@ -101,6 +101,10 @@ pub struct ConnState {
     /// Close the connection once pending replies are written (QUIT, protocol errors, KILL).
     pub close_after_reply: bool,
     pub info: Rc<ClientInfo>,
+    /// Between MULTI and EXEC/DISCARD: the queued commands (families/transaction.rs).
+    pub multi: Option<crate::families::transaction::MultiState>,
+    /// Keys this client WATCHes, registered on their shards.
+    pub watch: Option<crate::families::transaction::WatchSet>,
 }
 
 pub struct Conn {
@@ -120,6 +124,8 @@ impl Conn {
                 reply_mode: ReplyMode::On,
                 close_after_reply: false,
                 info,
+                multi: None,
+                watch: None,
             },
             out: ReplyWriter::new(Protocol::Resp2),
         }

@@ -9,11 +9,14 @@
 //!    shard travel in one hop (squashing). Replies are appended to `Conn::out` in command order and
 //!    the caller writes them in one write.
 //!
+//! Between MULTI and EXEC, step 3 is replaced by queueing (families/transaction.rs); EXEC runs the
+//! queue through `crate::exec`, which reuses `prepare` and `exec_shard_fn`.
+//!
 //! A panic inside a command is contained and becomes an error reply for that command alone.
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::families::{memory, pubsub};
+use crate::families::{memory, pubsub, transaction};
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -66,8 +69,18 @@ impl Locks {
     }
 }
 
+/// The spec a plan is for, when known (a rejected unknown command has none).
+impl Plan {
+    pub(crate) fn spec(&self) -> Option<&'static Spec> {
+        match self {
+            Plan::Reject { spec, .. } => spec.map(|(id, _)| &registry().specs[id]),
+            Plan::Shard { spec, .. } | Plan::Coord { spec, .. } => Some(spec),
+        }
+    }
+}
+
 /// What to do with one command.
-enum Plan {
+pub(crate) enum Plan {
     /// An error reply (already decided before execution).
     Reject {
         msg: Vec<u8>,
@@ -87,7 +100,17 @@ enum Plan {
     },
 }
 
-fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
+pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
+    plan(conn, args, false)
+}
+
+/// `prepare` for a command EXEC runs from its queue: the checks Redis makes only when a command
+/// arrives (maxmemory, subscribed context) were made when it was queued.
+pub(crate) fn prepare_queued(conn: &Conn, args: &[Bytes]) -> Plan {
+    plan(conn, args, true)
+}
+
+fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
     let reg = registry();
     let Some(spec) = reg.find(&args[0]) else {
         return Plan::Reject {
@@ -145,7 +168,7 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     }
     // Past maxmemory, commands that may grow memory are refused (Redis checks after auth and
     // before running). Cheap when under the limit: two relaxed loads (docs/design/memory.md).
-    if memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
+    if !queued && memory::over_maxmemory(&conn.server.config) && meta.has_flag("denyoom") {
         return Plan::Reject {
             msg: errors::OOM.as_bytes().to_vec(),
             spec: Some((spec.id, sub)),
@@ -153,7 +176,8 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     }
     // A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT or RESET (Redis checks
     // this after the OOM check).
-    if conn.state.info.pubsub.active()
+    if !queued
+        && conn.state.info.pubsub.active()
         && conn.out.proto == Protocol::Resp2
         && !pubsub::allowed_in_subscribed_context(spec.meta.name)
     {
@@ -210,7 +234,7 @@ fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
 /// command began (the previous command's end, so each command costs one clock read); returns when
 /// it ended. `now_ms` is the wall-clock time expiry decisions use, read once per batch.
 #[allow(clippy::too_many_arguments)]
-fn exec_shard_fn(
+pub(crate) fn exec_shard_fn(
     shard: &mut Shard,
     f: ShardFn,
     id: usize,
@@ -222,6 +246,11 @@ fn exec_shard_fn(
     now_ms: u64,
 ) -> Instant {
     let start = w.len();
+    let watching = !shard.cas.is_empty();
+    if watching {
+        // A read-only command's lookups of watched keys need no snapshot.
+        shard.dbs[db].cas_read_only(!registry().specs[id].write);
+    }
     let r = contain(|| {
         let mut sc = ShardCmd {
             shard,
@@ -231,7 +260,13 @@ fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
-    // The command is complete: serve clients blocked on keys it wrote.
+    if watching {
+        shard.dbs[db].cas_read_only(false);
+        if r.is_ok() {
+            transaction::signal_unconditional(shard, id, db, args, &w.buf[start..]);
+        }
+    }
+    // The command is complete: serve clients blocked on keys it wrote (and tell watchers).
     shard.drain_ready();
     if let Err(p) = r {
         w.buf.truncate(start);
@@ -277,6 +312,10 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
         let mut pushes = false;
         if conn.state.reply_mode == ReplyMode::SkipNext {
             conn.state.reply_mode = ReplyMode::Skipping;
+        }
+        if transaction::queue_or_abort(conn, &args, &plan) {
+            apply_reply_mode(conn, start, false);
+            continue;
         }
         match plan {
             Plan::Reject { msg, spec } => {
@@ -428,24 +467,29 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 }
             }
         }
-        match conn.state.reply_mode {
-            ReplyMode::On => {}
-            ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
-            ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
-            ReplyMode::Skipping => {
-                if !pushes {
-                    conn.out.buf.truncate(start);
-                }
-                conn.state.reply_mode = ReplyMode::On;
+        apply_reply_mode(conn, start, pushes);
+    }
+}
+
+/// CLIENT REPLY OFF/SKIP: drops the reply a command wrote from `start` (pushes excepted).
+fn apply_reply_mode(conn: &mut Conn, start: usize, pushes: bool) {
+    match conn.state.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off | ReplyMode::SkipNext if pushes => {}
+        ReplyMode::Off | ReplyMode::SkipNext => conn.out.buf.truncate(start),
+        ReplyMode::Skipping => {
+            if !pushes {
+                conn.out.buf.truncate(start);
             }
+            conn.state.reply_mode = ReplyMode::On;
         }
     }
 }
 
 /// Polls a coordinator future, turning a panic into `Err(message)` so that one command's bug
 /// becomes that command's error reply instead of ending the connection.
-struct CatchPanic<F> {
-    inner: F,
+pub(crate) struct CatchPanic<F> {
+    pub(crate) inner: F,
 }
 
 impl<F: std::future::Future<Output = ()> + Unpin> std::future::Future for CatchPanic<F> {

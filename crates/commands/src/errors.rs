@@ -195,3 +195,19 @@ pub fn subscribed_context(name: &str) -> String {
         "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     )
 }
+
+// Transactions (MULTI/EXEC/WATCH).
+pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+pub const WATCH_INSIDE_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+pub const NOT_IN_TRANSACTION: &str = "ERR Command not allowed inside a transaction";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// A refused EXEC (Redis's `execCommandAbort`): the refusal's text after its error code.
+pub fn execabort_because(msg: &[u8]) -> Vec<u8> {
+    let rest = msg.strip_prefix(b"ERR ").unwrap_or(msg);
+    let mut s = b"EXECABORT Transaction discarded because of: ".to_vec();
+    s.extend_from_slice(rest);
+    s
+}

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod dispatch;
 pub mod errors;
+pub mod exec;
 pub mod families;
 pub mod keyspec;
 pub mod memcached;

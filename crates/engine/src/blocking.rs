@@ -110,6 +110,14 @@ impl Shard {
     /// Serves waiters of every touched key that can serve them, FIFO per key. Call after a
     /// command or a concluding hop; cheap when nothing is touched.
     pub fn drain_ready(&mut self) {
+        self.serve_blocked();
+        // Watchers learn of what the command (and any serving) changed.
+        if !self.cas.is_empty() {
+            self.settle_watches();
+        }
+    }
+
+    fn serve_blocked(&mut self) {
         if self.blocking.queues.is_empty() {
             return;
         }

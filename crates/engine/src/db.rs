@@ -100,6 +100,8 @@ pub struct DbSlice {
     /// write lookup or a store since the shard last drained.
     watched: HashSet<Box<[u8]>>,
     touched: Vec<Box<[u8]>>,
+    /// WATCHed keys and what happened to them since the shard last settled (`crate::watch`).
+    pub(crate) cas: crate::watch::CasSlice,
     /// memcached item metadata (client flags, CAS unique) of the keys that need any: see
     /// docs/design/memcached.md. Every store, removal and expiry of a key through this slice
     /// drops its row, so only memcached writes (which re-add it) keep one.
@@ -185,6 +187,9 @@ impl DbSlice {
     #[inline]
     pub fn find_notouch(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.observe(now_ms);
+        if self.cas.is_watched(key) {
+            self.cas_snapshot(key, now_ms);
+        }
         let h = hash_key(key);
         let mut expired = false;
         let with_ttl = &mut self.with_ttl;
@@ -203,8 +208,48 @@ impl DbSlice {
             if !self.mc.rows.is_empty() {
                 self.mc.rows.remove(key);
             }
+            if self.cas.is_watched(key) {
+                self.cas.expired.push(key.into());
+            }
         }
         r
+    }
+
+    /// Records a watched key's contents before a lookup that may change it in place (compared
+    /// when the shard settles; see `crate::watch`).
+    fn cas_snapshot(&mut self, key: &[u8], now_ms: u64) {
+        if self.cas.read_only || self.cas.snaps.iter().any(|(k, _)| **k == *key) {
+            return;
+        }
+        let before = self
+            .table
+            .get(key)
+            .filter(|e| !e.is_expired(now_ms))
+            .map(Record::copy_of);
+        self.cas.snaps.push((key.into(), before));
+    }
+
+    /// Declares whether the command about to run (until the next call) only reads, so that
+    /// lookups of watched keys need not snapshot them (see `crate::watch`).
+    #[inline]
+    pub fn cas_read_only(&mut self, on: bool) {
+        self.cas.read_only = on;
+    }
+
+    /// Records a change of `key` for its watchers, if any: Redis's `signalModifiedKey`, for
+    /// commands that signal even when the contents end up identical (INCRBY k 0, HSET of the same
+    /// value). Changes of contents are noticed without it.
+    #[inline]
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.cas_changed(key);
+    }
+
+    /// Records a change of `key` for its watchers, if any.
+    #[inline]
+    fn cas_changed(&mut self, key: &[u8]) {
+        if self.cas.is_watched(key) {
+            self.cas.changed.push(key.into());
+        }
     }
 
     /// Looks a key up without lazy deletion (for introspection that must not mutate).
@@ -232,6 +277,7 @@ impl DbSlice {
         if !self.watched.is_empty() {
             self.touch_key(key);
         }
+        self.cas_changed(key);
         self.mc_forget(key);
         let stamp = rec.stamp.unwrap_or_else(|| match &self.clock {
             Some(c) if self.now_ms == 0 || c.is_manual() => lru_clock(c.now_ms()),
@@ -246,6 +292,7 @@ impl DbSlice {
         };
         let mut reclaimed = 0usize;
         let mc = &mut self.mc;
+        let cas = &mut self.cas;
         let old = self.table.insert_with_gc(
             hash_key(key),
             Entry::new(key, rec.value, rec.expire_at, stamp),
@@ -254,6 +301,9 @@ impl DbSlice {
                 reclaimed += 1;
                 if !mc.rows.is_empty() {
                     mc.rows.remove(e.key());
+                }
+                if cas.is_watched(e.key()) {
+                    cas.expired.push(e.key().into());
                 }
             },
         );
@@ -283,8 +333,12 @@ impl DbSlice {
         }
         if e.is_expired(now_ms) {
             self.stats.expired_keys += 1;
+            if self.cas.is_watched(key) {
+                self.cas.expired.push(key.into());
+            }
             None
         } else {
+            self.cas_changed(key);
             Some(Record::from_entry(e))
         }
     }
@@ -295,7 +349,11 @@ impl DbSlice {
             return false;
         };
         let had = e.expire_at() != 0;
+        let same = e.expire_at() == expire_at;
         e.set_expire_at(expire_at);
+        if !same {
+            self.cas_changed(key);
+        }
         match (had, expire_at != 0) {
             (false, true) => self.with_ttl += 1,
             (true, false) => self.with_ttl -= 1,
@@ -331,7 +389,16 @@ impl DbSlice {
         std::mem::take(&mut self.touched)
     }
 
+    /// Empties the slice. Watchers of keys that existed are told (Redis's FLUSHDB touches only
+    /// watched keys that exist).
     pub fn clear(&mut self) {
+        if !self.cas.keys.is_empty() {
+            let present: Vec<Box<[u8]>> = (self.cas.keys.iter())
+                .filter(|k| self.table.get(k).is_some())
+                .cloned()
+                .collect();
+            self.cas.changed.extend(present);
+        }
         self.mc.rows.clear();
         self.table.clear();
         self.with_ttl = 0;
@@ -388,6 +455,7 @@ impl DbSlice {
         }
         let mut n = 0;
         let mc = &mut self.mc;
+        let cas = &mut self.cas;
         self.expire_cursor = self.table.sweep(
             self.expire_cursor,
             budget,
@@ -396,6 +464,9 @@ impl DbSlice {
                 n += 1;
                 if !mc.rows.is_empty() {
                     mc.rows.remove(e.key());
+                }
+                if cas.is_watched(e.key()) {
+                    cas.expired.push(e.key().into());
                 }
             },
         );

@@ -187,6 +187,19 @@ impl Engine {
         R: Send + 'static,
         F: FnOnce(&mut Shard) -> R + Send + 'static,
     {
+        if let Some(h) = crate::tx::held() {
+            // Inside a held transaction (EXEC): a hop of it; its locks cover `locks`.
+            let (tx, rx) = oneshot::channel();
+            let job = Box::new(move |s: &mut Shard| {
+                let _ = tx.send(contain(|| f(s)));
+            });
+            crate::tx::arm_on(self, sid, h.txid, job, false);
+            return rx.await.unwrap_or_else(|_| {
+                Err(Panicked(format!(
+                    "shard {sid} is not part of the held transaction"
+                )))
+            });
+        }
         if self.is_local(sid) {
             let free = with_local_shard(|s| s.locks_free(locks));
             if free {

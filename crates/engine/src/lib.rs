@@ -11,10 +11,11 @@ pub mod engine;
 pub mod keys;
 pub mod shard;
 pub mod tx;
+pub mod watch;
 
 pub use blocking::Waiter;
 pub use db::{DbSlice, Entry, Record};
 pub use engine::{Engine, EngineOptions};
 pub use keys::{key_fp, shard_of, KeyHash};
 pub use shard::{local_shard_id, with_local_shard, Shard, ShardId};
-pub use tx::{LockReq, Panicked, Transaction};
+pub use tx::{held, in_held, Held, LockReq, Panicked, Transaction};

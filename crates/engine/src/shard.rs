@@ -49,6 +49,8 @@ pub struct Shard {
     pub limits: darter_collections::Limits,
     /// Blocked clients' queues (see `crate::blocking`).
     pub blocking: crate::blocking::Blocking,
+    /// WATCH registrations of keys on this shard (`crate::watch`).
+    pub cas: crate::watch::CasWatches,
     rng: u64,
 }
 
@@ -65,6 +67,7 @@ impl Shard {
             active_expire: true,
             limits: darter_collections::Limits::default(),
             blocking: Default::default(),
+            cas: Default::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
     }
@@ -114,6 +117,7 @@ impl Shard {
                 break;
             }
         }
+        self.settle_watches();
     }
 
     /// Sum of expired keys over this shard's databases.

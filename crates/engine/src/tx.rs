@@ -245,6 +245,49 @@ pub struct Transaction {
     txid: u64,
     shards: Vec<ShardId>,
     concluded: bool,
+    /// A view of a transaction held by the running task (`Held`): its hops never conclude and
+    /// dropping it cancels nothing; the holder concludes.
+    borrowed: bool,
+}
+
+/// A transaction a coordinator task holds while it runs whole commands inside it (EXEC; later
+/// scripts). While a task runs inside `Transaction::run_held`, the entry points commands use to
+/// reach shards honour it instead of taking locks of their own: `Transaction::schedule` returns a
+/// borrowed view of the held transaction, and `Engine::run_on` arms its closure as a hop of the
+/// held transaction. So commands keep their usual code and never wait for locks their own
+/// holder has. Per task (tokio task-local), so other connections on the thread are unaffected.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub txid: u64,
+    /// Shards the held transaction is scheduled on, in increasing order (all of them when
+    /// global).
+    pub shards: Arc<[ShardId]>,
+}
+
+tokio::task_local! {
+    static HELD: Held;
+}
+
+/// The transaction the current task holds, if it runs inside `Transaction::run_held`.
+pub fn held() -> Option<Held> {
+    HELD.try_with(|h| h.clone()).ok()
+}
+
+/// True inside `Transaction::run_held` (blocking commands then answer at once).
+pub fn in_held() -> bool {
+    HELD.try_with(|_| ()).is_ok()
+}
+
+/// Arms `job` as a hop of transaction `txid` on shard `sid` (inline when local).
+pub(crate) fn arm_on(engine: &Engine, sid: ShardId, txid: u64, job: ShardJob, conclude: bool) {
+    if engine.is_local(sid) {
+        with_local_shard(|s| s.arm(txid, job, conclude));
+    } else {
+        engine.send(
+            sid,
+            Box::new(move || with_local_shard(|s| s.arm(txid, job, conclude))),
+        );
+    }
 }
 
 /// What a hop closure gets: the shard, and the transaction's index of that shard.
@@ -259,6 +302,20 @@ impl Transaction {
         global: bool,
     ) -> Transaction {
         let shards: Vec<ShardId> = per_shard.iter().map(|(s, _)| *s).collect();
+        if let Some(h) = held() {
+            // Inside a held transaction: its locks already cover this command (the holder
+            // planned them from every command's keys, or holds every shard).
+            if let Some(s) = shards.iter().find(|s| h.shards.binary_search(s).is_err()) {
+                panic!("shard {s} is not part of the held transaction");
+            }
+            return Transaction {
+                engine: engine.clone(),
+                txid: h.txid,
+                shards,
+                concluded: false,
+                borrowed: true,
+            };
+        }
         loop {
             let txid = engine.next_txid();
             let mut waits = Vec::with_capacity(per_shard.len());
@@ -301,6 +358,7 @@ impl Transaction {
                     txid,
                     shards,
                     concluded: false,
+                    borrowed: false,
                 };
             }
             for sid in accepted {
@@ -316,6 +374,21 @@ impl Transaction {
 
     pub fn shards(&self) -> &[ShardId] {
         &self.shards
+    }
+
+    /// Runs `fut` with this transaction held by the current task (see `Held`). The transaction
+    /// stays scheduled; the caller concludes it afterwards.
+    pub async fn run_held<F: std::future::Future>(&self, fut: F) -> F::Output {
+        let mut shards = self.shards.clone();
+        shards.sort_unstable();
+        HELD.scope(
+            Held {
+                txid: self.txid,
+                shards: shards.into(),
+            },
+            fut,
+        )
+        .await
     }
 
     /// Runs one hop: `jobs[i]` on `shards()[i]` (None = nothing to do there this hop). With
@@ -339,15 +412,13 @@ impl Transaction {
                 let r = job.map(|j| contain(|| j(shard)));
                 let _ = tx.send(r);
             });
-            let txid = self.txid;
-            if self.engine.is_local(sid) {
-                with_local_shard(|s| s.arm(txid, wrapped, conclude));
-            } else {
-                self.engine.send(
-                    sid,
-                    Box::new(move || with_local_shard(|s| s.arm(txid, wrapped, conclude))),
-                );
-            }
+            arm_on(
+                &self.engine,
+                sid,
+                self.txid,
+                wrapped,
+                conclude && !self.borrowed,
+            );
             rxs.push(Some(rx));
         }
         if conclude {
@@ -402,7 +473,7 @@ fn cancel_on(engine: &Arc<Engine>, sid: ShardId, txid: u64) {
 impl Drop for Transaction {
     fn drop(&mut self) {
         // A coordinator that goes away mid-transaction must not leave locks behind.
-        if !self.concluded {
+        if !self.concluded && !self.borrowed {
             for &sid in &self.shards {
                 cancel_on(&self.engine, sid, self.txid);
             }

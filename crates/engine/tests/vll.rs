@@ -218,3 +218,75 @@ fn panics_in_hops_are_contained() {
     assert_eq!(ok.expect("engine still works"), 5);
     e.shutdown();
 }
+
+#[test]
+fn work_inside_a_held_transaction_reuses_it_and_others_wait_for_its_conclusion() {
+    let e = engine();
+    let keys = keys_on_each_shard();
+    let (total, outside, idle) = on_thread(&e, 0, move |eng| async move {
+        let per_shard: Vec<_> = keys.iter().map(|k| lock(k, true)).collect();
+        let mut tx = Transaction::schedule(&eng, per_shard, false).await;
+        assert!(darter_engine::held().is_none());
+        // A plain command on a held key, from another task, must wait for the conclusion.
+        let (eng2, k0) = (eng.clone(), keys[0].clone());
+        let (l_sid, l_locks) = lock(&k0, false);
+        let outsider = tokio::task::spawn_local(async move {
+            eng2.run_on(l_sid, &l_locks, move |s| read(s, &k0))
+                .await
+                .expect("no panic")
+        });
+        let (eng3, ks) = (eng.clone(), keys.clone());
+        let total = tx
+            .run_held(async move {
+                assert!(darter_engine::in_held());
+                // A nested multi-shard transaction: the held one, borrowed (its conclusion
+                // concludes nothing).
+                let per_shard: Vec<_> = ks.iter().map(|k| lock(k, true)).collect();
+                let mut inner = Transaction::schedule(&eng3, per_shard, false).await;
+                let jobs = ks
+                    .iter()
+                    .map(|k| {
+                        let k = k.clone();
+                        Some(Box::new(move |s: &mut Shard| write(s, &k, 10)) as HopFn<()>)
+                    })
+                    .collect();
+                inner.hop(jobs, true).await;
+                drop(inner);
+                // Single-shard work through run_on, with the same locks as the holder.
+                let mut sum = 0;
+                for k in &ks {
+                    let (sid, locks) = lock(k, true);
+                    let k2 = k.clone();
+                    sum += eng3
+                        .run_on(sid, &locks, move |s| {
+                            let v = read(s, &k2) + 1;
+                            write(s, &k2, v);
+                            v
+                        })
+                        .await
+                        .expect("no panic");
+                }
+                sum
+            })
+            .await;
+        let jobs = keys
+            .iter()
+            .map(|_| None)
+            .collect::<Vec<Option<HopFn<()>>>>();
+        tx.hop(jobs, true).await;
+        let outside = outsider.await.expect("joined");
+        let idle = eng
+            .on_all_shards(|s| s.queue_len() + s.locked_count())
+            .await
+            .into_iter()
+            .sum::<usize>();
+        (total, outside, idle)
+    });
+    assert_eq!(total, 33);
+    assert_eq!(
+        outside, 11,
+        "the outsider ran after the held transaction concluded"
+    );
+    assert_eq!(idle, 0);
+    e.shutdown();
+}

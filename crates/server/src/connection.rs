@@ -50,6 +50,9 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
     if let Err(e) = run(&mut conn, stream).await {
         tracing::debug!(client = id, error = %e, "connection closed with error");
     }
+    // Its MULTI queue and WATCH registrations go (unregister hops sent) before the client is
+    // reported closed.
+    drop(conn);
     darter_commands::families::pubsub::registry::unsubscribe_everything(
         Some(&server.engine),
         &info,

@@ -480,6 +480,11 @@ async fn block(c: &mut Conn, keys: Vec<Bytes>, op: Op, timeout_ms: u64) {
             Ok(Attempt::Done(reply)) => return c.out.raw(&reply),
             Ok(Attempt::Blocked) => {}
         }
+        // Inside EXEC a blocking command never blocks: it times out at once.
+        if darter_engine::in_held() && waiter.claim() {
+            unregister(c, &keys, waiter.id);
+            return op.timeout_reply(&mut c.out);
+        }
         let info = c.state.info.clone();
         let mut rx = rx;
         info.begin_block(deadline.is_some());

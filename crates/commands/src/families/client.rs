@@ -222,8 +222,19 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     if ci.pubsub.active() {
         flags.push('P');
     }
+    if ci.multi.get() >= 0 {
+        flags.push('x');
+    }
     if ci.blocked.get() {
         flags.push('b');
+    }
+    if ci
+        .watch_dirty
+        .borrow()
+        .as_ref()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire))
+    {
+        flags.push('d');
     }
     if ci.no_evict.get() {
         flags.push('e');

@@ -18,6 +18,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod transaction;
 pub mod zset;
 
 /// Every family's rows. Adding a family: one line here.
@@ -39,4 +40,5 @@ pub static ALL: &[&[Cmd]] = &[
     memory::COMMANDS,
     command::COMMANDS,
     pubsub::COMMANDS,
+    transaction::COMMANDS,
 ];

@@ -117,9 +117,9 @@ pub fn op_flushall(shard: &mut Shard) {
     }
 }
 
-/// Shard side of SWAPDB: exchanges this shard's parts of databases `a` and `b`.
+/// Shard side of SWAPDB: exchanges this shard's parts of databases `a` and `b` (WATCHers told).
 pub fn op_swapdb(shard: &mut Shard, a: usize, b: usize) {
-    shard.dbs.swap(a, b);
+    shard.swap_dbs(a, b);
 }
 
 /// FLUSHDB [ASYNC|SYNC]
