@@ -104,6 +104,10 @@ pub struct DbSlice {
     /// docs/design/memcached.md. Every store, removal and expiry of a key through this slice
     /// drops its row, so only memcached writes (which re-add it) keep one.
     mc: McTable,
+    /// This slice's database number (the `<db>` of its keyspace events).
+    pub index: usize,
+    /// `notify-keyspace-events` flags (`crate::notify`), shared with the engine.
+    pub events: crate::notify::Flags,
 }
 
 /// memcached metadata of one key: 32-bit client flags and the CAS unique issued for the value,
@@ -203,6 +207,10 @@ impl DbSlice {
             if !self.mc.rows.is_empty() {
                 self.mc.rows.remove(key);
             }
+            crate::notify::emit(&self.events, crate::notify::EXPIRED, "expired", self.index, key);
+            // The event must not be observed before the key is gone: it is (the table already
+            // removed it), and the lookup below finds nothing.
+            return None;
         }
         r
     }
@@ -246,6 +254,7 @@ impl DbSlice {
         };
         let mut reclaimed = 0usize;
         let mc = &mut self.mc;
+        let (events, index) = (&self.events, self.index);
         let old = self.table.insert_with_gc(
             hash_key(key),
             Entry::new(key, rec.value, rec.expire_at, stamp),
@@ -255,6 +264,7 @@ impl DbSlice {
                 if !mc.rows.is_empty() {
                     mc.rows.remove(e.key());
                 }
+                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
             },
         );
         if reclaimed > 0 {
@@ -270,6 +280,16 @@ impl DbSlice {
                 self.with_ttl -= 1;
             }
         }
+        // Redis's dbAdd announces every key it creates; a key replaced after its deadline was
+        // first deleted as expired (lookupKeyWrite), then created.
+        match &old {
+            None => self.notify(crate::notify::NEW, "new", key),
+            Some(o) if o.expire_at != 0 && now != 0 && now > o.expire_at => {
+                self.notify(crate::notify::EXPIRED, "expired", key);
+                self.notify(crate::notify::NEW, "new", key);
+            }
+            Some(_) => {}
+        }
         old
     }
 
@@ -283,6 +303,7 @@ impl DbSlice {
         }
         if e.is_expired(now_ms) {
             self.stats.expired_keys += 1;
+            self.notify(crate::notify::EXPIRED, "expired", key);
             None
         } else {
             Some(Record::from_entry(e))
@@ -302,6 +323,13 @@ impl DbSlice {
             _ => {}
         }
         true
+    }
+
+    /// Reports a keyspace event on `key` in this database (see `crate::notify::emit`): one
+    /// relaxed load when `class` is not enabled.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        crate::notify::emit(&self.events, class, event, self.index, key);
     }
 
     /// Marks `key` as one a blocked client waits on (`Shard::block_on`).
@@ -388,6 +416,7 @@ impl DbSlice {
         }
         let mut n = 0;
         let mc = &mut self.mc;
+        let (events, index) = (&self.events, self.index);
         self.expire_cursor = self.table.sweep(
             self.expire_cursor,
             budget,
@@ -397,6 +426,7 @@ impl DbSlice {
                 if !mc.rows.is_empty() {
                     mc.rows.remove(e.key());
                 }
+                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
             },
         );
         self.with_ttl -= n;

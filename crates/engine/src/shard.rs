@@ -49,6 +49,8 @@ pub struct Shard {
     pub limits: darter_collections::Limits,
     /// Blocked clients' queues (see `crate::blocking`).
     pub blocking: crate::blocking::Blocking,
+    /// `notify-keyspace-events` flags (shared with the engine and every slice).
+    pub events: crate::notify::Flags,
     rng: u64,
 }
 
@@ -57,7 +59,11 @@ impl Shard {
         Shard {
             id,
             dbs: (0..dbnum)
-                .map(|_| DbSlice::with_clock(clock.clone()))
+                .map(|i| {
+                    let mut d = DbSlice::with_clock(clock.clone());
+                    d.index = i;
+                    d
+                })
                 .collect(),
             clock,
             stats: ShardStats::default(),
@@ -65,8 +71,31 @@ impl Shard {
             active_expire: true,
             limits: darter_collections::Limits::default(),
             blocking: Default::default(),
+            events: Default::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
+    }
+
+    /// Shares the engine's `notify-keyspace-events` flags with this shard and its slices.
+    pub fn set_events(&mut self, events: crate::notify::Flags) {
+        for d in &mut self.dbs {
+            d.events = events.clone();
+        }
+        self.events = events;
+    }
+
+    /// Reports a keyspace event on `key` of database `db` (see `crate::notify::emit`).
+    #[inline]
+    pub fn notify(&self, db: usize, class: u32, event: &str, key: &[u8]) {
+        crate::notify::emit(&self.events, class, event, db, key);
+    }
+
+    /// SWAPDB's shard side: exchanges two databases' slices (each keeps reporting events under
+    /// its new index).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+        self.dbs[a].index = a;
+        self.dbs[b].index = b;
     }
 
     #[inline]

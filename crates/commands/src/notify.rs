@@ -1,0 +1,174 @@
+//! Keyspace notifications, the commands side: `notify-keyspace-events` text <-> flags (Redis
+//! 7.0's `keyspaceEventsStringToFlags` / `keyspaceEventsFlagsToString`), and the publisher the
+//! engine's `notify::emit` calls on the thread where a key changed.
+//!
+//! The publisher runs inside shard code: it may read this thread's Pub/Sub registry, append to
+//! local subscribers' pending buffers and send hops to other threads, and must never wait or reach
+//! for the shard. See docs/design/notifications.md.
+
+use crate::families::pubsub::registry::{self, Kind, ObufLimit};
+use darter_engine::notify::*;
+use std::cell::Cell;
+
+/// Parses a `notify-keyspace-events` value: any sequence of the class characters; `None` on any
+/// other character (Redis's -1).
+pub fn parse_flags(s: &[u8]) -> Option<u32> {
+    let mut flags = 0;
+    for &c in s {
+        flags |= match c {
+            b'A' => ALL,
+            b'g' => GENERIC,
+            b'$' => STRING,
+            b'l' => LIST,
+            b's' => SET,
+            b'h' => HASH,
+            b'z' => ZSET,
+            b'x' => EXPIRED,
+            b'e' => EVICTED,
+            b'K' => KEYSPACE,
+            b'E' => KEYEVENT,
+            b't' => STREAM,
+            b'm' => KEY_MISS,
+            b'd' => MODULE,
+            b'n' => NEW,
+            _ => return None,
+        };
+    }
+    Some(flags)
+}
+
+/// The normalized text CONFIG GET shows (`A` for all of NOTIFY_ALL, then `K`, `E`, `m`).
+pub fn format_flags(flags: u32) -> String {
+    let mut s = String::new();
+    if flags & ALL == ALL {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (GENERIC, 'g'),
+            (STRING, '$'),
+            (LIST, 'l'),
+            (SET, 's'),
+            (HASH, 'h'),
+            (ZSET, 'z'),
+            (EXPIRED, 'x'),
+            (EVICTED, 'e'),
+            (STREAM, 't'),
+            (MODULE, 'd'),
+            (NEW, 'n'),
+        ] {
+            if flags & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+        if flags & bit != 0 {
+            s.push(c);
+        }
+    }
+    s
+}
+
+thread_local! {
+    /// The pubsub output-buffer limit deliveries on this thread apply, refreshed from the config
+    /// by every PUBLISH and CONFIG SET run here (events have no connection to read it from).
+    static LIMIT: Cell<ObufLimit> = Cell::new(ObufLimit::default());
+}
+
+/// Records the current pubsub output-buffer limit for events published from this thread.
+pub fn set_thread_limit(limit: ObufLimit) {
+    LIMIT.with(|l| l.set(limit));
+}
+
+/// Registers the publisher with the engine (idempotent).
+pub fn install() {
+    set_hook(publish_event);
+}
+
+/// The engine's hook: one message per selected channel kind, keyspace first (Redis's order).
+fn publish_event(flags: u32, db: usize, event: &str, key: &[u8]) {
+    if flags & KEYSPACE != 0 {
+        let mut ch = format!("__keyspace@{db}__:").into_bytes();
+        ch.extend_from_slice(key);
+        publish(&ch, event.as_bytes());
+    }
+    if flags & KEYEVENT != 0 {
+        let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+        publish(&ch, key);
+    }
+}
+
+/// PUBLISH from this thread without waiting: local subscribers inline, one hop to each other
+/// thread the directory names. Hops from one thread arrive in order, and a command's reply
+/// leaves after its events were sent, so a client sees the events of a command it has had the
+/// reply of before those of any later command.
+fn publish(channel: &[u8], message: &[u8]) {
+    let targets = registry::targets(Kind::Channel, channel);
+    if targets.is_empty() {
+        return;
+    }
+    let limit = LIMIT.with(|l| l.get());
+    let me = darter_engine::engine::thread_index().unwrap_or(0);
+    let mut remote = None;
+    for t in targets.iter() {
+        if t == me {
+            registry::deliver_local(Kind::Channel, channel, message, limit);
+            continue;
+        }
+        let Some(engine) = remote.get_or_insert_with(darter_engine::Engine::current) else {
+            continue;
+        };
+        let (ch, msg) = (channel.to_vec(), message.to_vec());
+        engine.send(
+            t,
+            Box::new(move || {
+                registry::deliver_local(Kind::Channel, &ch, &msg, limit);
+            }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_matches_redis() {
+        assert_eq!(parse_flags(b""), Some(0));
+        assert_eq!(parse_flags(b"KEA"), Some(KEYSPACE | KEYEVENT | ALL));
+        assert_eq!(parse_flags(b"Ex"), Some(KEYEVENT | EXPIRED));
+        assert_eq!(parse_flags(b"m"), Some(KEY_MISS));
+        assert_eq!(parse_flags(b"n"), Some(NEW));
+        assert_eq!(parse_flags(b"AA"), Some(ALL));
+        assert_eq!(parse_flags(b"K$lshzxegtdn"), Some(KEYSPACE | ALL | NEW));
+        // Case matters, and anything outside the set is refused.
+        assert_eq!(parse_flags(b"k"), None);
+        assert_eq!(parse_flags(b"KE "), None);
+        assert_eq!(parse_flags(b"a"), None);
+        assert_eq!(parse_flags(b"KEA\0"), None);
+    }
+
+    #[test]
+    fn format_normalizes_like_redis() {
+        let cases: &[(&str, &str)] = &[
+            ("", ""),
+            ("AKE", "AKE"),
+            ("EKA", "AKE"),
+            ("g$lshzxetd", "A"),
+            ("g$lshzxetdK", "AK"),
+            ("An", "A"),
+            ("Exg", "gxE"),
+            ("mEnA", "AEm"),
+            ("nzhsl$gK", "g$lshznK"),
+            ("m", "m"),
+            ("xK", "xK"),
+        ];
+        for (input, want) in cases {
+            let f = parse_flags(input.as_bytes()).unwrap();
+            assert_eq!(format_flags(f), *want, "{input}");
+        }
+        // A without n or m: those are outside NOTIFY_ALL.
+        assert_eq!(format_flags(ALL | NEW), "A");
+        assert_eq!(format_flags(ALL & !EVICTED), "g$lshzxtd");
+    }
+}
