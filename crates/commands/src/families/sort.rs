@@ -19,6 +19,7 @@ use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::string2ll;
 use darter_collections::{List, Value};
+use darter_engine::notify;
 use darter_engine::keys::{key_fp, key_hash, shard_of};
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, LockReq, Panicked, Record, Shard, Transaction};
@@ -415,11 +416,15 @@ async fn run(
                 let now = s.now_ms();
                 let cfg = s.limits.list;
                 let slice = &mut s.dbs[db];
-                slice.remove(&dst, now);
-                if !values.is_empty() {
+                if values.is_empty() {
+                    if slice.remove(&dst, now).is_some() {
+                        slice.notify(notify::GENERIC, "del", &dst);
+                    }
+                } else {
                     let mut l = List::new();
                     l.push(darter_collections::End::Back, &values, &cfg);
                     slice.set(&dst, Record::new(Value::List(l)));
+                    slice.notify(notify::LIST, "sortstore", &dst);
                 }
             }));
             for r in tx.hop(jobs, true).await.into_iter().flatten() {
