@@ -81,15 +81,21 @@ class Conn:
         return n
 
 
+FLAGS = "KEAnm"
+
+
 def main():
+    global FLAGS
+    if len(sys.argv) > 3:
+        FLAGS = sys.argv[3]
     port = int(sys.argv[1])
     src = sys.argv[2] if len(sys.argv) > 2 else "scripts/notify_cmds.txt"
     main_c, sub = Conn(port), Conn(port)
     main_c.cmd(["FLUSHALL"])
-    main_c.cmd(["CONFIG", "SET", "notify-keyspace-events", "KEAnm"])
+    main_c.cmd(["CONFIG", "SET", "notify-keyspace-events", FLAGS])
     sub.cmd(["PSUBSCRIBE", "__key*__:*"])
     print(open(src.replace("_cmds.txt", "_head.txt")).read(), end="")
-    print("CONFIG SET notify-keyspace-events KEAnm")
+    print(f"CONFIG SET notify-keyspace-events {FLAGS}")
     print("CONFIG GET notify-keyspace-events")
     print("!conn sub")
     print("PSUBSCRIBE __key*__:*")

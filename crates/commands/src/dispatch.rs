@@ -222,6 +222,8 @@ fn exec_shard_fn(
     now_ms: u64,
 ) -> Instant {
     let start = w.len();
+    let misses = crate::notify::reports_misses(&shard.events, id, args);
+    shard.dbs[db].report_misses = misses;
     let r = contain(|| {
         let mut sc = ShardCmd {
             shard,
@@ -231,6 +233,7 @@ fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
+    shard.dbs[db].report_misses = false;
     // The command is complete: serve clients blocked on keys it wrote.
     shard.drain_ready();
     if let Err(p) = r {

@@ -97,6 +97,9 @@ pub async fn run_each<R: Send + 'static>(
     f: EachFn<R>,
 ) -> Result<Vec<R>, Panicked> {
     let db = c.state.db;
+    // Shared locks only: a read command, whose misses are `keymiss` events (see
+    // `crate::notify::reports_misses`; the commands passing here are plain reads or writes).
+    let reads = groups.locks.iter().flatten().all(|l| !l.exclusive);
     let mut tx = groups.schedule(c).await;
     let jobs: Vec<Option<HopFn<R>>> = groups
         .keys
@@ -104,7 +107,16 @@ pub async fn run_each<R: Send + 'static>(
         .map(|keys| {
             let f = f.clone();
             let keys = keys.clone();
-            Some(Box::new(move |s: &mut Shard| f(s, db, &keys)) as HopFn<R>)
+            Some(Box::new(move |s: &mut Shard| {
+                let misses = reads
+                    && s.events.load(std::sync::atomic::Ordering::Relaxed)
+                        & darter_engine::notify::KEY_MISS
+                        != 0;
+                s.dbs[db].report_misses = misses;
+                let r = f(s, db, &keys);
+                s.dbs[db].report_misses = false;
+                r
+            }) as HopFn<R>)
         })
         .collect();
     let mut out = Vec::with_capacity(jobs.len());

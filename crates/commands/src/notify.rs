@@ -8,6 +8,7 @@
 
 use crate::families::pubsub::registry::{self, Kind, ObufLimit};
 use darter_engine::notify::*;
+use bytes::Bytes;
 use std::cell::Cell;
 
 /// Parses a `notify-keyspace-events` value: any sequence of the class characters; `None` on any
@@ -125,6 +126,34 @@ fn publish(channel: &[u8], message: &[u8]) {
                 registry::deliver_local(Kind::Channel, &ch, &msg, limit);
             }),
         );
+    }
+}
+
+/// Whether the lookups of this command (registry `id`, arguments `args`) are reads, whose misses
+/// Redis reports as `keymiss` (`lookupKeyRead`): every read-only command but OBJECT (which looks
+/// up without notifying), and the writing commands that read some or all keys that way. COPY's
+/// source miss is reported by COPY itself (its destination lookup is a write). Costs one relaxed
+/// load while `m` is off.
+pub fn reports_misses(events: &std::sync::atomic::AtomicU32, id: usize, args: &[Bytes]) -> bool {
+    if events.load(std::sync::atomic::Ordering::Relaxed) & KEY_MISS == 0 {
+        return false;
+    }
+    let spec = &crate::registry::registry().specs[id];
+    let name = spec.meta.name;
+    if !spec.write {
+        return name != "object";
+    }
+    match name {
+        "getset" | "getdel" | "getex" | "pfmerge" | "pfcount" | "bitop" | "sinterstore"
+        | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore" | "zdiffstore"
+        | "zrangestore" | "sort" | "georadius" | "georadiusbymember" | "geosearchstore" => true,
+        // SET ... GET reads the old value first.
+        "set" => args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"get")),
+        // BITFIELD with only GETs (and OVERFLOW) is a read.
+        "bitfield" => !args[2..].iter().any(|a| {
+            a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")
+        }),
+        _ => false,
     }
 }
 

@@ -108,6 +108,9 @@ pub struct DbSlice {
     pub index: usize,
     /// `notify-keyspace-events` flags (`crate::notify`), shared with the engine.
     pub events: crate::notify::Flags,
+    /// Set while a command whose lookups are reads runs (Redis's `lookupKeyRead`): a lookup
+    /// finding no key then reports `keymiss`.
+    pub report_misses: bool,
 }
 
 /// memcached metadata of one key: 32-bit client flags and the CAS unique issued for the value,
@@ -208,9 +211,13 @@ impl DbSlice {
                 self.mc.rows.remove(key);
             }
             crate::notify::emit(&self.events, crate::notify::EXPIRED, "expired", self.index, key);
-            // The event must not be observed before the key is gone: it is (the table already
-            // removed it), and the lookup below finds nothing.
+            if self.report_misses {
+                crate::notify::emit(&self.events, crate::notify::KEY_MISS, "keymiss", self.index, key);
+            }
             return None;
+        }
+        if r.is_none() && self.report_misses {
+            crate::notify::emit(&self.events, crate::notify::KEY_MISS, "keymiss", self.index, key);
         }
         r
     }

@@ -961,8 +961,13 @@ impl Copied {
 }
 
 /// COPY's source half: a copy of `key`'s entry (deadline included), counted as a read.
+/// Reports `keymiss` for a missing source (COPY reads it with `lookupKeyRead`).
 pub fn op_copy_read(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Record> {
-    db.find(key, now_ms).map(|e| Record::copy_of(e))
+    let r = db.find(key, now_ms).map(|e| Record::copy_of(e));
+    if r.is_none() {
+        db.notify(notify::KEY_MISS, "keymiss", key);
+    }
+    r
 }
 
 /// COPY's destination half: stores `entry` under `key` unless it exists and `replace` is off.
@@ -995,6 +1000,7 @@ pub fn op_copy(
     now_ms: u64,
 ) -> Copied {
     if dbs[src_db].find(src, now_ms).is_none() {
+        dbs[src_db].notify(notify::KEY_MISS, "keymiss", src);
         return Copied::NoSource;
     }
     if !replace && dbs[dst_db].find(dst, now_ms).is_some() {

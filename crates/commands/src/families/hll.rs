@@ -329,7 +329,10 @@ pub fn op_pfmerge_store(
     max_bytes: usize,
     now: u64,
 ) -> Result<(), HllError> {
+    // The destination was already looked up (and a miss reported) as a source.
+    let misses = std::mem::replace(&mut db.report_misses, false);
     let r = pfmerge_store_quiet(db, dest, max, use_dense, max_bytes, now);
+    db.report_misses = misses;
     if r.is_ok() {
         db.notify(notify::STRING, "pfadd", dest);
     }

@@ -105,8 +105,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Redis's `lookupKeyByPattern` on the key's own shard: a string key's value, or a hash field.
+/// A missing key is a `keymiss` (Redis looks these keys up with `lookupKeyRead`).
 fn lookup(db: &mut DbSlice, key: &[u8], field: Option<&[u8]>, now: u64) -> Option<Vec<u8>> {
-    let e = db.find(key, now)?;
+    let Some(e) = db.find(key, now) else {
+        db.notify(notify::KEY_MISS, "keymiss", key);
+        return None;
+    };
     match field {
         None => e.as_str().map(|s| s.to_vec()),
         Some(f) => match e.obj()? {
@@ -120,6 +124,7 @@ fn lookup(db: &mut DbSlice, key: &[u8], field: Option<&[u8]>, now: u64) -> Optio
 /// empty list.
 fn elements(db: &mut DbSlice, key: &[u8], now: u64) -> Result<(Vec<Vec<u8>>, bool), ()> {
     let Some(e) = db.find(key, now) else {
+        db.notify(notify::KEY_MISS, "keymiss", key);
         return Ok((Vec::new(), false));
     };
     match e.obj() {
