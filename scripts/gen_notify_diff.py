@@ -106,7 +106,7 @@ def main():
             print(line)
             continue
         main_c.cmd(shlex.split(line))
-        n = sub.count_pending(0.05)
+        n = sub.count_pending(0.2)
         print(line)
         if n:
             print("!conn sub")

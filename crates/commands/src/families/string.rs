@@ -502,7 +502,7 @@ pub fn op_set(
 ) -> Result<SetOutcome, OpError> {
     if p.cond == SetCond::Always && !p.get && !p.keep_ttl {
         store(db, key, value, p.expire_at.unwrap_or(0), now);
-        notify_set(db, key, p.expire_at, now);
+        notify_set(db, key, p.expire_at);
         return Ok(SetOutcome::Stored);
     }
     let existing = db.find(key, now);
@@ -538,7 +538,7 @@ pub fn op_set(
         None => 0,
     };
     let old = store(db, key, value, expire_at, now);
-    notify_set(db, key, p.expire_at, now);
+    notify_set(db, key, p.expire_at);
     Ok(if p.get {
         SetOutcome::Old(old.and_then(|r| r.value.into_str()))
     } else {
@@ -546,15 +546,12 @@ pub fn op_set(
     })
 }
 
-/// SET's events: `set`, then `expire` when it set a deadline; a deadline already past then
-/// expires the key (Redis 7.0 reports it as `expired`).
-fn notify_set(db: &mut DbSlice, key: &[u8], expire_at: Option<u64>, now: u64) {
+/// SET's events: `set`, then `expire` when it set a deadline (a deadline already past leaves
+/// the key to lazy or active expiry, which reports `expired`, as in Redis 7.0).
+fn notify_set(db: &mut DbSlice, key: &[u8], expire_at: Option<u64>) {
     db.notify(notify::STRING, "set", key);
-    if let Some(at) = expire_at {
+    if expire_at.is_some() {
         db.notify(notify::GENERIC, "expire", key);
-        if now > at {
-            db.find_notouch(key, now);
-        }
     }
 }
 
