@@ -2,13 +2,12 @@
 //! 7.0's `keyspaceEventsStringToFlags` / `keyspaceEventsFlagsToString`), and the publisher the
 //! engine's `notify::emit` calls on the thread where a key changed.
 //!
-//! The publisher runs inside shard code: it may read this thread's Pub/Sub registry, append to
-//! local subscribers' pending buffers and send hops to other threads, and must never wait or reach
-//! for the shard. See docs/design/notifications.md.
+//! The publisher runs inside shard code: it may read this thread's Pub/Sub directory and send
+//! messages to threads' inboxes, and must never wait or reach for the shard. See docs/design/notifications.md.
 
 use crate::families::pubsub::registry::{self, Kind, ObufLimit};
-use darter_engine::notify::*;
 use bytes::Bytes;
+use darter_engine::notify::*;
 use std::cell::Cell;
 
 /// Parses a `notify-keyspace-events` value: any sequence of the class characters; `None` on any
@@ -99,31 +98,30 @@ fn publish_event(flags: u32, db: usize, event: &str, key: &[u8]) {
     }
 }
 
-/// PUBLISH from this thread without waiting: local subscribers inline, one hop to each other
-/// thread the directory names. Hops from one thread arrive in order, and a command's reply
-/// leaves after its events were sent, so a client sees the events of a command it has had the
-/// reply of before those of any later command.
+/// PUBLISH from this thread without waiting: one message to the inbox of each thread the
+/// directory names, this thread's own included. Going through the inbox even for local
+/// subscribers is what keeps one client's events in command order: an event a hop on another
+/// shard produced for this thread is already queued here (it was sent before that hop replied),
+/// and an inline delivery by the next command would overtake it. Inboxes are FIFO and a
+/// command's events are sent before its reply leaves, so every subscriber sees the events of a
+/// command after those of every command whose reply preceded it.
 fn publish(channel: &[u8], message: &[u8]) {
     let targets = registry::targets(Kind::Channel, channel);
     if targets.is_empty() {
         return;
     }
+    let Some(engine) = darter_engine::Engine::current() else {
+        return;
+    };
     let limit = LIMIT.with(|l| l.get());
-    let me = darter_engine::engine::thread_index().unwrap_or(0);
-    let mut remote = None;
+    let msg: std::sync::Arc<(Vec<u8>, Vec<u8>)> =
+        std::sync::Arc::new((channel.to_vec(), message.to_vec()));
     for t in targets.iter() {
-        if t == me {
-            registry::deliver_local(Kind::Channel, channel, message, limit);
-            continue;
-        }
-        let Some(engine) = remote.get_or_insert_with(darter_engine::Engine::current) else {
-            continue;
-        };
-        let (ch, msg) = (channel.to_vec(), message.to_vec());
+        let msg = msg.clone();
         engine.send(
             t,
             Box::new(move || {
-                registry::deliver_local(Kind::Channel, &ch, &msg, limit);
+                registry::deliver_local(Kind::Channel, &msg.0, &msg.1, limit);
             }),
         );
     }
@@ -150,9 +148,9 @@ pub fn reports_misses(events: &std::sync::atomic::AtomicU32, id: usize, args: &[
         // SET ... GET reads the old value first.
         "set" => args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"get")),
         // BITFIELD with only GETs (and OVERFLOW) is a read.
-        "bitfield" => !args[2..].iter().any(|a| {
-            a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")
-        }),
+        "bitfield" => !args[2..]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")),
         _ => false,
     }
 }

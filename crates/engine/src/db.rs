@@ -210,14 +210,32 @@ impl DbSlice {
             if !self.mc.rows.is_empty() {
                 self.mc.rows.remove(key);
             }
-            crate::notify::emit(&self.events, crate::notify::EXPIRED, "expired", self.index, key);
+            crate::notify::emit(
+                &self.events,
+                crate::notify::EXPIRED,
+                "expired",
+                self.index,
+                key,
+            );
             if self.report_misses {
-                crate::notify::emit(&self.events, crate::notify::KEY_MISS, "keymiss", self.index, key);
+                crate::notify::emit(
+                    &self.events,
+                    crate::notify::KEY_MISS,
+                    "keymiss",
+                    self.index,
+                    key,
+                );
             }
             return None;
         }
         if r.is_none() && self.report_misses {
-            crate::notify::emit(&self.events, crate::notify::KEY_MISS, "keymiss", self.index, key);
+            crate::notify::emit(
+                &self.events,
+                crate::notify::KEY_MISS,
+                "keymiss",
+                self.index,
+                key,
+            );
         }
         r
     }

@@ -40,7 +40,8 @@ pub const MODULE: u32 = 1 << 13;
 /// `n`: a key was created (not part of `A`).
 pub const NEW: u32 = 1 << 14;
 /// `A`: Redis's NOTIFY_ALL.
-pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// The configured flags, shared by the engine, every shard and every `DbSlice` of one engine.
 pub type Flags = Arc<AtomicU32>;

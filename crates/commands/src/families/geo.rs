@@ -29,8 +29,8 @@ use darter_collections::geohash::{self, GeoPoint, Shape, ShapeKind};
 use darter_collections::num::{parse_f64, string2ll};
 use darter_collections::zsetval::{AddFlags, AddOutcome, ZSetValue};
 use darter_collections::{Limits, Value};
-use darter_engine::notify;
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
@@ -858,7 +858,13 @@ pub fn op_search_all(
         None => Ok(Outcome::List(q, pts)),
         Some(dst) => {
             let z = build_store(&pts, q.storedist, &l);
-            Ok(Outcome::Stored(op_store(&mut shard.dbs[db], dst, z, v, now)))
+            Ok(Outcome::Stored(op_store(
+                &mut shard.dbs[db],
+                dst,
+                z,
+                v,
+                now,
+            )))
         }
     }
 }

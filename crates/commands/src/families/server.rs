@@ -241,7 +241,8 @@ fn cmd_config(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                         c.engine().set_hz(c.server.config.hz());
                         let limits = c.server.config.limits();
                         let obuf = c.server.config.obuf_limit_pubsub();
-                        c.engine().set_keyspace_events(c.server.config.keyspace_events());
+                        c.engine()
+                            .set_keyspace_events(c.server.config.keyspace_events());
                         c.engine()
                             .on_all_shards(move |s| {
                                 s.limits = limits;

@@ -31,8 +31,8 @@ use bytes::Bytes;
 use darter_collections::bptree::cmp_entry;
 use darter_collections::zsetval::AddFlags;
 use darter_collections::{End, Limits, SetValue, Value};
-use darter_engine::notify;
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
@@ -203,7 +203,9 @@ pub(super) fn shard_zrangestore(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let (db, stats, l) = parts(sc);
     match range_of(db, stats, args, now) {
         Err(WrongType) => w.error(errors::WRONGTYPE),
-        Ok(r) => w.int(op_store(db, &args[1], r.unwrap_or_default(), &l, "zrangestore", now) as i64),
+        Ok(r) => {
+            w.int(op_store(db, &args[1], r.unwrap_or_default(), &l, "zrangestore", now) as i64)
+        }
     }
 }
 
