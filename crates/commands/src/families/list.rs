@@ -316,6 +316,9 @@ pub fn op_pop(
     Ok(r.map(|(out, _)| out))
 }
 
+/// What `pop_quiet` popped, and whether the key was emptied (and deleted).
+type PoppedQuiet = (Vec<Vec<u8>>, bool);
+
 /// `op_pop` without its events; also says whether the key was emptied (and deleted).
 fn pop_quiet(
     db: &mut DbSlice,
@@ -324,7 +327,7 @@ fn pop_quiet(
     count: usize,
     cfg: &ListConfig,
     now: u64,
-) -> Result<Option<(Vec<Vec<u8>>, bool)>, OpError> {
+) -> Result<Option<PoppedQuiet>, OpError> {
     let Some(l) = find_list(db, key, now)? else {
         return Ok(None);
     };
