@@ -1294,6 +1294,7 @@ mod tests {
             ("zset-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
             ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
             ("memcached_port", "0"), ("memcached_max_item_size", "1048576"),
+            ("notify-keyspace-events", ""),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1476,6 +1477,7 @@ mod tests {
             "hll-sparse-max-bytes",
             "client-output-buffer-limit",
             "memcached_max_item_size",
+            "notify-keyspace-events",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(
