@@ -307,9 +307,16 @@ impl DbSlice {
         }
         // Redis's dbAdd announces every key it creates; a key replaced after its deadline was
         // first deleted as expired (lookupKeyWrite), then created.
+        // The slice's latest time may be stale (a command need not tell it), so a replaced key
+        // with a deadline is judged by the clock.
+        let fresh = |s: &DbSlice| {
+            s.clock
+                .as_ref()
+                .map_or(s.now_ms, |c| c.now_ms().max(s.now_ms))
+        };
         match &old {
             None => self.notify(crate::notify::NEW, "new", key),
-            Some(o) if o.expire_at != 0 && now != 0 && now > o.expire_at => {
+            Some(o) if o.expire_at != 0 && fresh(self) > o.expire_at => {
                 self.notify(crate::notify::EXPIRED, "expired", key);
                 self.notify(crate::notify::NEW, "new", key);
             }

@@ -80,6 +80,44 @@ fn lazy_and_active_expiry_report_expired_to_subscribers_on_every_thread() {
 }
 
 #[test]
+fn a_write_over_an_expired_key_reports_expired_then_new() {
+    let s = TestServer::start_manual();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Kxn$lm"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    let pat = "__keyspace@0__:*";
+    let mut subs = subscribers(&s, "PSUBSCRIBE", pat);
+    let expect = |subs: &mut Vec<RawClient>, key: &str, events: &[&str]| {
+        let ch = format!("__keyspace@0__:{key}");
+        for sub in subs.iter_mut() {
+            for e in events {
+                assert_eq!(read(sub), pmessage(pat, &ch, e), "{key} {e}");
+            }
+        }
+    };
+    for (k, write, event) in [
+        ("w1", ["SET", "w1", "v2"], "set"),
+        ("w2", ["RPUSH", "w2", "x"], "rpush"),
+        ("w3", ["APPEND", "w3", "x"], "append"),
+    ] {
+        assert_eq!(c.cmd(&["SET", k, "v", "PX", "100"]), "+OK\r\n");
+        expect(&mut subs, k, &["new", "set"]);
+        s.advance_ms(200);
+        c.cmd(&write);
+        expect(&mut subs, k, &["expired", "new", event]);
+    }
+    // A read of an expired key: expired, then the miss.
+    assert_eq!(c.cmd(&["SET", "r", "v", "PX", "100"]), "+OK\r\n");
+    expect(&mut subs, "r", &["new", "set"]);
+    s.advance_ms(200);
+    assert_eq!(c.cmd(&["GET", "r"]), "$-1\r\n");
+    expect(&mut subs, "r", &["expired", "keymiss"]);
+}
+
+#[test]
 fn one_clients_events_arrive_in_command_order_across_shards_and_threads() {
     let s = TestServer::start();
     let mut c = s.client();
