@@ -113,9 +113,10 @@ pub async fn run_each<R: Send + 'static>(
                         & darter_engine::notify::KEY_MISS
                         != 0;
                 s.dbs[db].report_misses = misses;
-                let r = f(s, db, &keys);
+                // Reset even if the job panics (the hop turns the panic into an error reply).
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(s, db, &keys)));
                 s.dbs[db].report_misses = false;
-                r
+                r.unwrap_or_else(|p| std::panic::resume_unwind(p))
             }) as HopFn<R>)
         })
         .collect();
