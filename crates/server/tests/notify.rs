@@ -3,10 +3,14 @@
 //! then finds the keys, so the test waits on the subscriber's socket, never on a sleep), events
 //! reaching subscribers on every thread (connections are handed out round-robin), and one
 //! client's commands producing events in command order even though the keys live on different
-//! shards. Byte-exact event names per command are compared with Redis by `diff/notify.redis`.
+//! shards, writes and reads over expired keys, and blocked pops served by a later push (awaited
+//! through INFO's blocked_clients). Byte-exact event names per command are compared with Redis by
+//! `diff/notify.redis`.
 
-use darter_testkit::helpers::{bulk, int, spread_keys};
+use darter_testkit::client::encode_request;
+use darter_testkit::helpers::{bulk, info_field, int, spread_keys};
 use darter_testkit::{RawClient, TestServer};
+use std::time::{Duration, Instant};
 
 fn read(c: &mut RawClient) -> String {
     String::from_utf8_lossy(&c.read_reply_raw()).into_owned()
@@ -204,4 +208,60 @@ fn events_follow_the_config_and_the_selected_database() {
         sub.cmd(&["PING"]),
         format!("*2\r\n{}{}", bulk("pong"), bulk(""))
     );
+}
+
+/// Waits until the server reports `n` blocked clients (bounded: fails after 10 s).
+fn await_blocked(admin: &mut RawClient, n: u64) {
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while info_field(admin, "clients", "blocked_clients") != n {
+        assert!(Instant::now() < give_up, "never saw {n} blocked clients");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_blocked_pop_served_by_a_push_reports_the_push_then_the_pop() {
+    // Redis 7.0.15's order (checked against redis-server): the pusher's `new` and push, then the
+    // served client's pop and the emptied key's `del`; a served BLMOVE adds its own push first.
+    let s = TestServer::start();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KA"]),
+        "+OK\r\n"
+    );
+    let pat = "__keyspace@0__:*";
+    let mut subs = subscribers(&s, "PSUBSCRIBE", pat);
+    let cases: [(&[&str], &[&str], &[(&str, &str)]); 3] = [
+        (
+            &["BLPOP", "bl", "0"],
+            &["LPUSH", "bl", "x"],
+            &[("bl", "lpush"), ("bl", "lpop"), ("bl", "del")],
+        ),
+        (
+            &["BLMOVE", "{q}a", "{q}b", "LEFT", "RIGHT", "0"],
+            &["RPUSH", "{q}a", "x", "y"],
+            &[("{q}a", "rpush"), ("{q}b", "rpush"), ("{q}a", "lpop")],
+        ),
+        (
+            &["BZPOPMIN", "bz", "0"],
+            &["ZADD", "bz", "1", "a"],
+            &[("bz", "zadd"), ("bz", "zpopmin"), ("bz", "del")],
+        ),
+    ];
+    let mut blocked = s.client();
+    for (block, push, events) in cases {
+        blocked.send_raw(&encode_request(block));
+        await_blocked(&mut c, 1);
+        c.cmd(push);
+        read(&mut blocked);
+        for sub in &mut subs {
+            for (k, e) in events {
+                assert_eq!(
+                    read(sub),
+                    pmessage(pat, &format!("__keyspace@0__:{k}"), e),
+                    "{block:?}"
+                );
+            }
+        }
+    }
 }
