@@ -219,6 +219,13 @@ fn await_blocked(admin: &mut RawClient, n: u64) {
     }
 }
 
+/// (blocking command, the push that serves it, the (key, event) stream expected).
+type BlockCase = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 #[test]
 fn a_blocked_pop_served_by_a_push_reports_the_push_then_the_pop() {
     // Redis 7.0.15's order (checked against redis-server): the pusher's `new` and push, then the
@@ -231,7 +238,7 @@ fn a_blocked_pop_served_by_a_push_reports_the_push_then_the_pop() {
     );
     let pat = "__keyspace@0__:*";
     let mut subs = subscribers(&s, "PSUBSCRIBE", pat);
-    let cases: [(&[&str], &[&str], &[(&str, &str)]); 3] = [
+    let cases: [BlockCase; 3] = [
         (
             &["BLPOP", "bl", "0"],
             &["LPUSH", "bl", "x"],
