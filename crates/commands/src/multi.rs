@@ -101,7 +101,8 @@ pub async fn run_each<R: Send + 'static>(
     // `crate::notify::reports_misses`; the commands passing here are plain reads or writes).
     let reads = groups.locks.iter().flatten().all(|l| !l.exclusive);
     let mut tx = groups.schedule(c).await;
-    let jobs: Vec<Option<HopFn<R>>> = groups
+    type Job<R> = (R, Vec<crate::notify::Captured>);
+    let jobs: Vec<Option<HopFn<Job<R>>>> = groups
         .keys
         .iter()
         .map(|keys| {
@@ -114,16 +115,24 @@ pub async fn run_each<R: Send + 'static>(
                         != 0;
                 s.dbs[db].report_misses = misses;
                 // Reset even if the job panics (the hop turns the panic into an error reply).
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(s, db, &keys)));
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::notify::capture(|| f(s, db, &keys))
+                }));
                 s.dbs[db].report_misses = false;
                 r.unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }) as HopFn<R>)
+            }) as HopFn<Job<R>>)
         })
         .collect();
     let mut out = Vec::with_capacity(jobs.len());
-    for r in tx.hop(jobs, true).await {
-        out.push(r.expect("every shard had a job")?);
+    let mut events = Vec::new();
+    for (i, r) in tx.hop(jobs, true).await.into_iter().enumerate() {
+        let (r, ev) = r.expect("every shard had a job")?;
+        events.push((i, ev));
+        out.push(r);
     }
+    // Each shard reported its keys' events; publish them in the command's argument order, as
+    // Redis does, before the command replies.
+    crate::notify::publish_in_key_order(&groups.keys, events);
     Ok(out)
 }
 

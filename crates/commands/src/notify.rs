@@ -8,7 +8,7 @@
 use crate::families::pubsub::registry::{self, Kind, ObufLimit};
 use bytes::Bytes;
 use darter_engine::notify::*;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 /// Parses a `notify-keyspace-events` value: any sequence of the class characters; `None` on any
 /// other character (Redis's -1).
@@ -85,8 +85,84 @@ pub fn install() {
     set_hook(publish_event);
 }
 
-/// The engine's hook: one message per selected channel kind, keyspace first (Redis's order).
+/// An event held back by `capture` (published later by `publish_in_key_order`).
+pub struct Captured {
+    flags: u32,
+    db: usize,
+    event: String,
+    key: Vec<u8>,
+}
+
+thread_local! {
+    /// While set, events emitted on this thread are collected here instead of published.
+    static CAPTURE: RefCell<Option<Vec<Captured>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (one shard's part of a multi-shard command), holding back the events it emits, so
+/// the coordinator can publish every shard's events in the command's argument order.
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Captured>) {
+    let outer = CAPTURE.with(|c| c.borrow_mut().replace(Vec::new()));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let got = CAPTURE.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    match r {
+        Ok(r) => (r, got.unwrap_or_default()),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// Publishes events captured on several shards in the order of the keys they concern:
+/// `keys[i]` are shard i's (argument index, key) pairs, `events` each shard's events in the order
+/// it emitted them. An event goes with the first of its shard's keys, from the one its previous
+/// event matched on, that has its name; ties keep shard order, then emission order.
+pub fn publish_in_key_order(
+    keys: &[Vec<(usize, bytes::Bytes)>],
+    events: Vec<(usize, Vec<Captured>)>,
+) {
+    let mut all: Vec<(usize, usize, Captured)> = Vec::new();
+    for (shard, evs) in events {
+        let ks = &keys[shard];
+        let mut at = 0;
+        for e in evs {
+            let pos = (at..ks.len())
+                .chain(0..at)
+                .find(|&j| ks[j].1[..] == e.key[..]);
+            let arg = match pos {
+                Some(j) => {
+                    at = j;
+                    ks[j].0
+                }
+                None => usize::MAX,
+            };
+            all.push((arg, shard, e));
+        }
+    }
+    all.sort_by_key(|(arg, shard, _)| (*arg, *shard));
+    for (_, _, e) in all {
+        send_event(e.flags, e.db, &e.event, &e.key);
+    }
+}
+
+/// The engine's hook: held back while `capture` runs, else published.
 fn publish_event(flags: u32, db: usize, event: &str, key: &[u8]) {
+    let held = CAPTURE.with(|c| match c.borrow_mut().as_mut() {
+        Some(v) => {
+            v.push(Captured {
+                flags,
+                db,
+                event: event.to_string(),
+                key: key.to_vec(),
+            });
+            true
+        }
+        None => false,
+    });
+    if !held {
+        send_event(flags, db, event, key);
+    }
+}
+
+/// One message per selected channel kind, keyspace first (Redis's order).
+fn send_event(flags: u32, db: usize, event: &str, key: &[u8]) {
     if flags & KEYSPACE != 0 {
         let mut ch = format!("__keyspace@{db}__:").into_bytes();
         ch.extend_from_slice(key);
