@@ -29,6 +29,7 @@ const MSG_NOT_BOOL: &str = "argument must be 'yes' or 'no'";
 const MSG_IMMUTABLE: &str = "can't set immutable config";
 const MSG_DUPLICATE: &str = "duplicate parameter";
 const MSG_TOO_MANY_BIND: &str = "Too many bind addresses specified.";
+const MSG_BAD_EVENT_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
 /// The config-file loader's message for an unknown directive (Redis 7.0).
 pub const MSG_BAD_DIRECTIVE: &str = "Bad directive or wrong number of arguments";
 /// The config-file loader's message for a known directive with the wrong argument count (Redis 7.0).
@@ -81,6 +82,8 @@ enum Kind {
     /// `client-output-buffer-limit`: `<class> <hard> <soft> <soft-seconds>` groups, each setting
     /// one class and leaving the others (Redis's special config).
     ObufLimits,
+    /// `notify-keyspace-events`: class characters, stored as flags, printed normalized.
+    KeyspaceEvents,
 }
 
 /// Row identity; the discriminant is the row's index in `TABLE`.
@@ -113,6 +116,7 @@ enum Id {
     ClientOutputBufferLimit,
     MemcachedPort,
     MemcachedMaxItemSize,
+    NotifyKeyspaceEvents,
 }
 
 struct Param {
@@ -207,7 +211,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 27] = [
+static TABLE: [Param; 28] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -238,6 +242,7 @@ static TABLE: [Param; 27] = [
     // The memcached port (Dragonfly's flag names); 0 = off. The item limit is memcached's `-I`.
     row(Id::MemcachedPort, "memcached_port", int(0, 65535), IMMUTABLE, "0"),
     row(Id::MemcachedMaxItemSize, "memcached_max_item_size", umem(1024, 1024 * MB), IMMUTABLE, "1mb"),
+    row(Id::NotifyKeyspaceEvents, "notify-keyspace-events", Kind::KeyspaceEvents, MUTABLE, ""),
 ];
 
 /// The client classes `client-output-buffer-limit` sets, in its `CONFIG GET` order.
@@ -410,6 +415,9 @@ fn parse_value(p: &Param, raw: &[u8]) -> Result<Value, String> {
             Ok(Value::Str(Some(words.join(&b' '))))
         }
         Kind::ObufLimits => parse_obuf(raw).map(Value::Obuf),
+        Kind::KeyspaceEvents => crate::notify::parse_flags(raw)
+            .map(|f| Value::Num(f as i64))
+            .ok_or_else(|| MSG_BAD_EVENT_CLASS.to_string()),
     }
 }
 
@@ -657,6 +665,7 @@ impl ConfigStore {
             Kind::Memory { unsigned: true, .. } => (n as u64).to_string(),
             Kind::Int { .. } | Kind::Memory { .. } => n.to_string(),
             Kind::Enum(values) => values[n as usize].to_string(),
+            Kind::KeyspaceEvents => crate::notify::format_flags(n as u32),
             Kind::ObufLimits => OBUF_CLASSES
                 .iter()
                 .zip(&self.obuf)
@@ -765,6 +774,11 @@ impl ConfigStore {
         self.num(Id::NumShards) as usize
     }
     /// The memcached port; 0 = no memcached listener.
+    /// `notify-keyspace-events` as `darter_engine::notify` flags.
+    pub fn keyspace_events(&self) -> u32 {
+        self.num(Id::NotifyKeyspaceEvents) as u32
+    }
+
     pub fn memcached_port(&self) -> u16 {
         self.num(Id::MemcachedPort) as u16
     }
@@ -1280,6 +1294,7 @@ mod tests {
             ("zset-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
             ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
             ("memcached_port", "0"), ("memcached_max_item_size", "1048576"),
+            ("notify-keyspace-events", ""),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()
@@ -1462,6 +1477,7 @@ mod tests {
             "hll-sparse-max-bytes",
             "client-output-buffer-limit",
             "memcached_max_item_size",
+            "notify-keyspace-events",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(

@@ -41,6 +41,7 @@ pub struct Server {
 
 impl Server {
     pub fn new(engine: Arc<Engine>, config: Arc<ConfigStore>) -> Server {
+        crate::notify::install();
         Server {
             engine,
             config,
@@ -154,6 +155,12 @@ pub struct ShardCmd<'a> {
 }
 
 impl ShardCmd<'_> {
+    /// Reports a keyspace event on `key` in the selected database (`darter_engine::notify`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.shard.notify(self.db, class, event, key);
+    }
+
     /// The selected database on this shard, told the command's time (for access stamps).
     #[inline]
     pub fn slice(&mut self) -> &mut darter_engine::DbSlice {

@@ -251,6 +251,8 @@ pub(crate) fn exec_shard_fn(
         // A read-only command's lookups of watched keys need no snapshot.
         shard.dbs[db].cas_read_only(!registry().specs[id].write);
     }
+    let misses = crate::notify::reports_misses(&shard.events, id, args);
+    shard.dbs[db].report_misses = misses;
     let r = contain(|| {
         let mut sc = ShardCmd {
             shard,
@@ -260,6 +262,7 @@ pub(crate) fn exec_shard_fn(
         };
         f(&mut sc, w)
     });
+    shard.dbs[db].report_misses = false;
     if watching {
         shard.dbs[db].cas_read_only(false);
         if r.is_ok() {

@@ -17,6 +17,7 @@ pub mod keyspec;
 pub mod memcached;
 pub mod meta;
 pub mod multi;
+pub mod notify;
 pub mod redis_table;
 pub mod registry;
 pub mod stats;

@@ -96,12 +96,49 @@ pub async fn run_each<R: Send + 'static>(
     groups: &KeyGroups,
     f: EachFn<R>,
 ) -> Result<Vec<R>, Panicked> {
+    let db = c.state.db;
+    // Shared locks only: a read command, whose misses are `keymiss` events (see
+    // `crate::notify::reports_misses`; the commands passing here are plain reads or writes).
+    let reads = groups.locks.iter().flatten().all(|l| !l.exclusive);
     let mut tx = groups.schedule(c).await;
-    hop_each(&mut tx, groups, c.state.db, f, true).await
+    type Job<R> = (R, Vec<crate::notify::Captured>);
+    let jobs: Vec<Option<HopFn<Job<R>>>> = groups
+        .keys
+        .iter()
+        .map(|keys| {
+            let f = f.clone();
+            let keys = keys.clone();
+            Some(Box::new(move |s: &mut Shard| {
+                let misses = reads
+                    && s.events.load(std::sync::atomic::Ordering::Relaxed)
+                        & darter_engine::notify::KEY_MISS
+                        != 0;
+                s.dbs[db].report_misses = misses;
+                // Reset even if the job panics (the hop turns the panic into an error reply).
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::notify::capture(|| f(s, db, &keys))
+                }));
+                s.dbs[db].report_misses = false;
+                r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }) as HopFn<Job<R>>)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut events = Vec::new();
+    for (i, r) in tx.hop(jobs, true).await.into_iter().enumerate() {
+        let (r, ev) = r.expect("every shard had a job")?;
+        events.push((i, ev));
+        out.push(r);
+    }
+    // Each shard reported its keys' events; publish them in the command's argument order, as
+    // Redis does, before the command replies.
+    crate::notify::publish_in_key_order(&groups.keys, events);
+    Ok(out)
 }
 
 /// Runs `f` on every shard of `groups` (the shards `tx` was scheduled on) as one hop of `tx`,
-/// concluding it or not. Results come back in `groups.shards` order.
+/// concluding it or not. Results come back in `groups.shards` order. Events the jobs emit go out
+/// as they happen (the STORE forms' reads emit none; their writes come in a later hop).
 pub async fn hop_each<R: Send + 'static>(
     tx: &mut Transaction,
     groups: &KeyGroups,

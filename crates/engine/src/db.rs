@@ -106,6 +106,13 @@ pub struct DbSlice {
     /// docs/design/memcached.md. Every store, removal and expiry of a key through this slice
     /// drops its row, so only memcached writes (which re-add it) keep one.
     mc: McTable,
+    /// This slice's database number (the `<db>` of its keyspace events).
+    pub index: usize,
+    /// `notify-keyspace-events` flags (`crate::notify`), shared with the engine.
+    pub events: crate::notify::Flags,
+    /// Set while a command whose lookups are reads runs (Redis's `lookupKeyRead`): a lookup
+    /// finding no key then reports `keymiss`.
+    pub report_misses: bool,
 }
 
 /// memcached metadata of one key: 32-bit client flags and the CAS unique issued for the value,
@@ -211,6 +218,32 @@ impl DbSlice {
             if self.cas.is_watched(key) {
                 self.cas.expired.push(key.into());
             }
+            crate::notify::emit(
+                &self.events,
+                crate::notify::EXPIRED,
+                "expired",
+                self.index,
+                key,
+            );
+            if self.report_misses {
+                crate::notify::emit(
+                    &self.events,
+                    crate::notify::KEY_MISS,
+                    "keymiss",
+                    self.index,
+                    key,
+                );
+            }
+            return None;
+        }
+        if r.is_none() && self.report_misses {
+            crate::notify::emit(
+                &self.events,
+                crate::notify::KEY_MISS,
+                "keymiss",
+                self.index,
+                key,
+            );
         }
         r
     }
@@ -293,6 +326,7 @@ impl DbSlice {
         let mut reclaimed = 0usize;
         let mc = &mut self.mc;
         let cas = &mut self.cas;
+        let (events, index) = (&self.events, self.index);
         let old = self.table.insert_with_gc(
             hash_key(key),
             Entry::new(key, rec.value, rec.expire_at, stamp),
@@ -305,6 +339,7 @@ impl DbSlice {
                 if cas.is_watched(e.key()) {
                     cas.expired.push(e.key().into());
                 }
+                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
             },
         );
         if reclaimed > 0 {
@@ -319,6 +354,23 @@ impl DbSlice {
             if o.expire_at != 0 {
                 self.with_ttl -= 1;
             }
+        }
+        // Redis's dbAdd announces every key it creates; a key replaced after its deadline was
+        // first deleted as expired (lookupKeyWrite), then created.
+        // The slice's latest time may be stale (a command need not tell it), so a replaced key
+        // with a deadline is judged by the clock.
+        let fresh = |s: &DbSlice| {
+            s.clock
+                .as_ref()
+                .map_or(s.now_ms, |c| c.now_ms().max(s.now_ms))
+        };
+        match &old {
+            None => self.notify(crate::notify::NEW, "new", key),
+            Some(o) if o.expire_at != 0 && fresh(self) > o.expire_at => {
+                self.notify(crate::notify::EXPIRED, "expired", key);
+                self.notify(crate::notify::NEW, "new", key);
+            }
+            Some(_) => {}
         }
         old
     }
@@ -336,6 +388,7 @@ impl DbSlice {
             if self.cas.is_watched(key) {
                 self.cas.expired.push(key.into());
             }
+            self.notify(crate::notify::EXPIRED, "expired", key);
             None
         } else {
             self.cas_changed(key);
@@ -360,6 +413,13 @@ impl DbSlice {
             _ => {}
         }
         true
+    }
+
+    /// Reports a keyspace event on `key` in this database (see `crate::notify::emit`): one
+    /// relaxed load when `class` is not enabled.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        crate::notify::emit(&self.events, class, event, self.index, key);
     }
 
     /// Marks `key` as one a blocked client waits on (`Shard::block_on`).
@@ -456,6 +516,7 @@ impl DbSlice {
         let mut n = 0;
         let mc = &mut self.mc;
         let cas = &mut self.cas;
+        let (events, index) = (&self.events, self.index);
         self.expire_cursor = self.table.sweep(
             self.expire_cursor,
             budget,
@@ -468,6 +529,7 @@ impl DbSlice {
                 if cas.is_watched(e.key()) {
                     cas.expired.push(e.key().into());
                 }
+                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
             },
         );
         self.with_ttl -= n;

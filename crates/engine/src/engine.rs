@@ -31,6 +31,8 @@ pub struct EngineOptions {
     pub manual_clock: bool,
     /// Encoding thresholds every shard starts with.
     pub limits: darter_collections::Limits,
+    /// `notify-keyspace-events` flags (`crate::notify`) at startup.
+    pub keyspace_events: u32,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +44,7 @@ impl Default for EngineOptions {
             hz: 100,
             manual_clock: false,
             limits: darter_collections::Limits::default(),
+            keyspace_events: 0,
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct Engine {
     dbnum: usize,
     /// Encoding thresholds each shard starts with (CONFIG SET updates the shards' copies).
     limits: darter_collections::Limits,
+    /// `notify-keyspace-events` flags, shared with every shard and database slice.
+    events: crate::notify::Flags,
     next_txid: AtomicU64,
     /// Heartbeat frequency (config `hz`); threads pick up changes on their next beat.
     hz: std::sync::atomic::AtomicU32,
@@ -106,6 +111,7 @@ impl Engine {
             num_shards: shards,
             dbnum: opts.dbnum,
             limits: opts.limits,
+            events: Arc::new(std::sync::atomic::AtomicU32::new(opts.keyspace_events)),
             next_txid: AtomicU64::new(1),
             hz: std::sync::atomic::AtomicU32::new(opts.hz.clamp(1, 500)),
             clock,
@@ -152,6 +158,16 @@ impl Engine {
     }
 
     /// Changes the heartbeat frequency (CONFIG SET hz); clamped to 1..=500 like Redis.
+    /// The `notify-keyspace-events` flags (`crate::notify`).
+    pub fn keyspace_events(&self) -> u32 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// CONFIG SET notify-keyspace-events: every shard sees the new flags on its next event.
+    pub fn set_keyspace_events(&self, flags: u32) {
+        self.events.store(flags, Ordering::Relaxed);
+    }
+
     pub fn set_hz(&self, hz: u32) {
         self.hz.store(hz.clamp(1, 500), Ordering::Relaxed);
     }
@@ -353,6 +369,7 @@ fn thread_main(
     if index < engine.num_shards {
         let mut shard = Shard::new(index, engine.dbnum, engine.clock.clone());
         shard.limits = engine.limits;
+        shard.set_events(engine.events.clone());
         install_local_shard(shard);
     }
     let rt = tokio::runtime::Builder::new_current_thread()

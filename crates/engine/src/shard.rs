@@ -51,6 +51,8 @@ pub struct Shard {
     pub blocking: crate::blocking::Blocking,
     /// WATCH registrations of keys on this shard (`crate::watch`).
     pub cas: crate::watch::CasWatches,
+    /// `notify-keyspace-events` flags (shared with the engine and every slice).
+    pub events: crate::notify::Flags,
     rng: u64,
 }
 
@@ -59,7 +61,11 @@ impl Shard {
         Shard {
             id,
             dbs: (0..dbnum)
-                .map(|_| DbSlice::with_clock(clock.clone()))
+                .map(|i| {
+                    let mut d = DbSlice::with_clock(clock.clone());
+                    d.index = i;
+                    d
+                })
                 .collect(),
             clock,
             stats: ShardStats::default(),
@@ -68,8 +74,23 @@ impl Shard {
             limits: darter_collections::Limits::default(),
             blocking: Default::default(),
             cas: Default::default(),
+            events: Default::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
+    }
+
+    /// Shares the engine's `notify-keyspace-events` flags with this shard and its slices.
+    pub fn set_events(&mut self, events: crate::notify::Flags) {
+        for d in &mut self.dbs {
+            d.events = events.clone();
+        }
+        self.events = events;
+    }
+
+    /// Reports a keyspace event on `key` of database `db` (see `crate::notify::emit`).
+    #[inline]
+    pub fn notify(&self, db: usize, class: u32, event: &str, key: &[u8]) {
+        crate::notify::emit(&self.events, class, event, db, key);
     }
 
     #[inline]

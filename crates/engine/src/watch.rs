@@ -149,12 +149,15 @@ impl Shard {
 
     /// SWAPDB's shard side: exchanges this shard's parts of databases `a` and `b`. Clients watching
     /// a key in either database are invalidated when the key exists in either (Redis); the
-    /// watch registry stays with the database index, not with the data.
+    /// watch registry stays with the database index, not with the data, and each slice reports
+    /// keyspace events under its new index.
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
         self.settle_watches();
         self.cas_touch_existing(a, Some(b));
         self.cas_touch_existing(b, Some(a));
         self.dbs.swap(a, b);
+        self.dbs[a].index = a;
+        self.dbs[b].index = b;
         let ka = std::mem::take(&mut self.dbs[a].cas.keys);
         let kb = std::mem::take(&mut self.dbs[b].cas.keys);
         self.dbs[a].cas.keys = kb;

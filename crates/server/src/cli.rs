@@ -637,6 +637,29 @@ mod tests {
     }
 
     #[test]
+    fn notify_keyspace_events_in_a_config_file() {
+        let f = TempConf::new("notify-keyspace-events EKx\n");
+        let l = load_from_args(args(&[&f.path()])).unwrap();
+        let st = ConfigStore::new(l.init).unwrap();
+        assert_eq!(
+            st.get(&[b"notify-keyspace-events"]),
+            vec![("notify-keyspace-events".to_string(), "xKE".to_string())]
+        );
+        let f = TempConf::new("notify-keyspace-events \"\"\n");
+        let l = load_from_args(args(&[&f.path()])).unwrap();
+        assert_eq!(ConfigStore::new(l.init).unwrap().keyspace_events(), 0);
+        let f = TempConf::new("notify-keyspace-events Q\n");
+        let e = load_from_args(args(&[&f.path()])).unwrap_err();
+        assert!(
+            e.contains("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
+            "{e}"
+        );
+        let f = TempConf::new("notify-keyspace-events KE x\n");
+        let e = load_from_args(args(&[&f.path()])).unwrap_err();
+        assert!(e.contains("wrong number of arguments"), "{e}");
+    }
+
+    #[test]
     fn maxmemory_flag_and_file() {
         let l = load_from_args(args(&["--maxmemory", "512mb"])).unwrap();
         assert_eq!(ConfigStore::new(l.init).unwrap().maxmemory(), 512 << 20);

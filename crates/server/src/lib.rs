@@ -118,8 +118,12 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
             hz: config.hz(),
             manual_clock: opts.manual_clock,
             limits: config.limits(),
+            keyspace_events: config.keyspace_events(),
         },
-        Arc::new(|_| {}),
+        {
+            let obuf = config.obuf_limit_pubsub();
+            Arc::new(move |_| darter_commands::notify::set_thread_limit(obuf))
+        },
     );
     let mut server = Server::new(engine.clone(), config);
     server.config_file = opts.config_file.clone();

@@ -17,6 +17,11 @@ fn scripts() -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("read {DIFF_DIR}: {e}"))
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "redis"))
+        // DARTER_DIFF_ONLY=<name> runs one script (while working on it).
+        .filter(|p| {
+            std::env::var_os("DARTER_DIFF_ONLY")
+                .is_none_or(|o| p.file_stem() == Some(o.as_os_str()))
+        })
         .collect();
     files.sort();
     files

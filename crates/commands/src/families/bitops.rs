@@ -20,6 +20,7 @@ use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::string2ll;
 use darter_collections::{StrValue, Value};
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Record, Shard};
@@ -384,11 +385,13 @@ pub fn op_setbit(
     on: bool,
     now: u64,
 ) -> Result<u8, OpError> {
-    write_str(db, key, offset, now, |buf| {
+    let old = write_str(db, key, offset, now, |buf| {
         let old = bit_at(buf, offset) as u8;
         set_bits(buf, offset, 1, u64::from(on));
         old
-    })
+    })?;
+    db.notify(notify::STRING, "setbit", key);
+    Ok(old)
 }
 
 /// SETBIT key offset value
@@ -721,14 +724,25 @@ pub fn op_bitfield(
             let b = b.unwrap_or(&[]);
             ops.iter().map(|op| Some(bitfield_get(b, op))).collect()
         }),
-        Some(max_bit) => write_str(db, key, max_bit, now, |buf| {
-            ops.iter()
-                .map(|op| match op.kind {
-                    BfKind::Get => Some(bitfield_get(buf, op)),
-                    _ => bitfield_write(buf, op),
-                })
-                .collect()
-        }),
+        Some(max_bit) => {
+            let mut changes = 0;
+            let r = write_str(db, key, max_bit, now, |buf| {
+                ops.iter()
+                    .map(|op| match op.kind {
+                        BfKind::Get => Some(bitfield_get(buf, op)),
+                        _ => {
+                            let r = bitfield_write(buf, op);
+                            changes += usize::from(r.is_some());
+                            r
+                        }
+                    })
+                    .collect()
+            })?;
+            if changes > 0 {
+                db.notify(notify::STRING, "setbit", key);
+            }
+            Ok(r)
+        }
     }
 }
 
@@ -843,9 +857,12 @@ pub fn op_bitop_read<'k>(
 /// Stores BITOP's result as a `raw` string without TTL, or deletes `dest` for an empty result.
 pub fn op_bitop_store(db: &mut DbSlice, dest: &[u8], result: Vec<u8>, now: u64) {
     if result.is_empty() {
-        db.remove(dest, now);
+        if db.remove(dest, now).is_some() {
+            db.notify(notify::GENERIC, "del", dest);
+        }
     } else {
         db.set(dest, Record::new(Value::Str(StrValue::raw(result))));
+        db.notify(notify::STRING, "set", dest);
     }
 }
 

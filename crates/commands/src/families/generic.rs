@@ -27,6 +27,7 @@ use bytes::Bytes;
 use darter_collections::dash::{DASH_SCAN_BITS as POS_BITS, DASH_SCAN_END as POS_END};
 use darter_collections::StrRef;
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Entry, Panicked, Record, Shard, Transaction};
 use darter_resp::ReplyWriter;
@@ -133,7 +134,13 @@ pub fn op_del<'a>(
     now_ms: u64,
 ) -> usize {
     keys.into_iter()
-        .filter(|k| db.remove(k, now_ms).is_some())
+        .filter(|k| {
+            let removed = db.remove(k, now_ms).is_some();
+            if removed {
+                db.notify(notify::GENERIC, "del", k);
+            }
+            removed
+        })
         .count()
 }
 
@@ -308,8 +315,10 @@ pub fn op_expire(db: &mut DbSlice, key: &[u8], when_ms: i64, flags: u8, now_ms: 
     }
     if when_ms <= now_ms as i64 {
         db.remove(key, now_ms);
+        db.notify(notify::GENERIC, "del", key);
     } else {
         db.set_expire(key, when_ms as u64, now_ms);
+        db.notify(notify::GENERIC, "expire", key);
     }
     1
 }
@@ -319,6 +328,7 @@ pub fn op_persist(db: &mut DbSlice, key: &[u8], now_ms: u64) -> i64 {
     match db.find(key, now_ms).map(|e| e.expire_at() != 0) {
         Some(true) => {
             db.set_expire(key, 0, now_ms);
+            db.notify(notify::GENERIC, "persist", key);
             1
         }
         _ => 0,
@@ -750,8 +760,17 @@ pub fn op_rename(db: &mut DbSlice, src: &[u8], dst: &[u8], nx: bool, now_ms: u64
         return Renamed::DestExists;
     }
     let e = db.remove(src, now_ms).expect("found just above");
-    db.set(dst, e);
+    store_renamed(db, src, dst, e, now_ms);
     Renamed::Done
+}
+
+/// RENAME's destination half: Redis deletes an existing destination and adds the key anew (so
+/// `new` is always reported), then reports `rename_from` and `rename_to`.
+fn store_renamed(db: &mut DbSlice, src: &[u8], dst: &[u8], e: Record, now_ms: u64) {
+    db.remove(dst, now_ms);
+    db.set(dst, e);
+    db.notify(notify::GENERIC, "rename_from", src);
+    db.notify(notify::GENERIC, "rename_to", dst);
 }
 
 /// Takes `key`'s live entry out of the slice (the source half of a cross-shard move), recording
@@ -884,6 +903,7 @@ async fn rename_across(
             return Ok(Renamed::DestExists);
         }
     }
+    let src2 = src.clone();
     let (taken, _) = pair_hop(
         &mut tx,
         si,
@@ -901,7 +921,8 @@ async fn rename_across(
         si,
         None,
         hop_fn(move |s: &mut Shard| {
-            s.dbs[db].set(&dst, entry);
+            let now = s.now_ms();
+            store_renamed(&mut s.dbs[db], &src2, &dst, entry, now);
         }),
         true,
     )
@@ -940,8 +961,13 @@ impl Copied {
 }
 
 /// COPY's source half: a copy of `key`'s entry (deadline included), counted as a read.
+/// Reports `keymiss` for a missing source (COPY reads it with `lookupKeyRead`).
 pub fn op_copy_read(db: &mut DbSlice, key: &[u8], now_ms: u64) -> Option<Record> {
-    db.find(key, now_ms).map(|e| Record::copy_of(e))
+    let r = db.find(key, now_ms).map(|e| Record::copy_of(e));
+    if r.is_none() {
+        db.notify(notify::KEY_MISS, "keymiss", key);
+    }
+    r
 }
 
 /// COPY's destination half: stores `entry` under `key` unless it exists and `replace` is off.
@@ -955,7 +981,10 @@ pub fn op_copy_write(
     if !replace && db.find(key, now_ms).is_some() {
         return Copied::DestExists;
     }
+    // Redis deletes a destination it replaces, then adds the copy (`new`).
+    db.remove(key, now_ms);
     db.set(key, entry);
+    db.notify(notify::GENERIC, "copy_to", key);
     Copied::Done
 }
 
@@ -971,6 +1000,7 @@ pub fn op_copy(
     now_ms: u64,
 ) -> Copied {
     if dbs[src_db].find(src, now_ms).is_none() {
+        dbs[src_db].notify(notify::KEY_MISS, "keymiss", src);
         return Copied::NoSource;
     }
     if !replace && dbs[dst_db].find(dst, now_ms).is_some() {
@@ -991,6 +1021,8 @@ pub fn op_move(src: &mut DbSlice, dst: &mut DbSlice, key: &[u8], now_ms: u64) ->
     }
     let e = src.remove(key, now_ms).expect("found just above");
     dst.set(key, e);
+    src.notify(notify::GENERIC, "move_from", key);
+    dst.notify(notify::GENERIC, "move_to", key);
     Copied::Done
 }
 

@@ -32,6 +32,7 @@ use darter_collections::num::{parse_f64, string2ll};
 use darter_collections::zsetval::{AddFlags, AddOutcome, ZSetValue};
 use darter_collections::{Limits, Value};
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
@@ -280,21 +281,28 @@ pub fn op_geoadd(
         ..AddFlags::default()
     };
     let n = g.items.len();
+    // (reply count, whether anything changed: GEOADD is ZADD, which reports `zadd` then).
     let add_all = |z: &mut ZSetValue| {
-        let mut count = 0;
+        let (mut count, mut changed) = (0, false);
         for (s, m) in &g.items {
             match z.add(m, *s, flags, l) {
-                AddOutcome::Added(_) => count += 1,
-                AddOutcome::Updated(_) if g.ch => count += 1,
+                AddOutcome::Added(_) => {
+                    count += 1;
+                    changed = true;
+                }
+                AddOutcome::Updated(_) => {
+                    count += i64::from(g.ch);
+                    changed = true;
+                }
                 _ => {}
             }
         }
-        count
+        (count, changed)
     };
-    match find_zset(db, key, now)? {
+    let (count, changed) = match find_zset(db, key, now)? {
         Some(z) => {
             z.maybe_convert(n, l);
-            Ok(add_all(z))
+            add_all(z)
         }
         None => {
             if g.xx {
@@ -302,11 +310,15 @@ pub fn op_geoadd(
             }
             let maxlen = g.items.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
             let mut z = ZSetValue::create(n, maxlen, l);
-            let added = add_all(&mut z);
+            let r = add_all(&mut z);
             db.set(key, Record::new(Value::ZSet(z)));
-            Ok(added)
+            r
         }
+    };
+    if changed {
+        db.notify(notify::ZSET, "zadd", key);
     }
+    Ok(count)
 }
 
 /// GEOADD key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]
@@ -718,15 +730,29 @@ pub fn build_store(pts: &[GeoPoint], storedist: bool, l: &Limits) -> Option<ZSet
 }
 
 /// Replaces `dst` with the result (deleting it when empty); returns the reply count.
-pub fn op_store(db: &mut DbSlice, dst: &[u8], result: Option<ZSetValue>, now: u64) -> i64 {
+/// Reports `geosearchstore` / `georadiusstore`, or `del` when an existing `dst` is deleted.
+pub fn op_store(
+    db: &mut DbSlice,
+    dst: &[u8],
+    result: Option<ZSetValue>,
+    v: Variant,
+    now: u64,
+) -> i64 {
     match result {
         Some(z) => {
             let n = z.len() as i64;
             db.set(dst, Record::new(Value::ZSet(z)));
+            let event = match v {
+                Variant::SearchStore | Variant::Search => "geosearchstore",
+                Variant::Radius { .. } | Variant::ByMember { .. } => "georadiusstore",
+            };
+            db.notify(notify::ZSET, event, dst);
             n
         }
         None => {
-            db.remove(dst, now);
+            if db.remove(dst, now).is_some() {
+                db.notify(notify::GENERIC, "del", dst);
+            }
             0
         }
     }
@@ -791,7 +817,13 @@ pub fn op_search_all(
         None => Ok(Outcome::List(q, pts)),
         Some(dst) => {
             let z = build_store(&pts, q.storedist, &l);
-            Ok(Outcome::Stored(op_store(&mut shard.dbs[db], dst, z, now)))
+            Ok(Outcome::Stored(op_store(
+                &mut shard.dbs[db],
+                dst,
+                z,
+                v,
+                now,
+            )))
         }
     }
 }
@@ -911,7 +943,7 @@ async fn search_across(
             Some(Box::new(move |s: &mut Shard| {
                 let (now, l) = (s.now_ms(), s.limits);
                 let z = build_store(&pts, storedist, &l);
-                op_store(&mut s.dbs[db], &dst, z, now)
+                op_store(&mut s.dbs[db], &dst, z, v, now)
             }) as HopFn<i64>)
         })
         .collect();

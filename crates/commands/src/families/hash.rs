@@ -21,6 +21,7 @@ use bytes::Bytes;
 use darter_collections::hashval::HashIncrError;
 use darter_collections::num::{string2ld, string2ll};
 use darter_collections::{HashValue, Limits, LpEntry, Value};
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::{DbSlice, Record};
 use darter_resp::{Protocol, ReplyWriter};
@@ -153,9 +154,11 @@ pub fn op_hset(
     fv: &[Bytes],
     now: u64,
 ) -> Result<usize, OpError> {
-    with_hash_write(db, key, now, |h| {
+    let n = with_hash_write(db, key, now, |h| {
         Ok(h.set_pairs(fv.chunks_exact(2).map(|p| (&p[0][..], &p[1][..])), limits))
-    })
+    })?;
+    db.notify(notify::HASH, "hset", key);
+    Ok(n)
 }
 
 /// HSET key field value [field value ...], HMSET key field value [field value ...]
@@ -182,7 +185,11 @@ pub fn op_hsetnx(
     value: &[u8],
     now: u64,
 ) -> Result<bool, OpError> {
-    with_hash_write(db, key, now, |h| Ok(h.set_if_absent(field, value, limits)))
+    let set = with_hash_write(db, key, now, |h| Ok(h.set_if_absent(field, value, limits)))?;
+    if set {
+        db.notify(notify::HASH, "hset", key);
+    }
+    Ok(set)
 }
 
 /// HSETNX key field value
@@ -201,8 +208,15 @@ pub fn op_hdel(db: &mut DbSlice, key: &[u8], fields: &[Bytes], now: u64) -> Resu
         return Ok(0);
     };
     let removed = fields.iter().filter(|f| h.remove(f)).count();
-    if h.is_empty() {
+    let emptied = h.is_empty();
+    if emptied {
         db.remove(key, now);
+    }
+    if removed > 0 {
+        db.notify(notify::HASH, "hdel", key);
+        if emptied {
+            db.notify(notify::GENERIC, "del", key);
+        }
     }
     Ok(removed)
 }
@@ -226,9 +240,11 @@ pub fn op_hincrby(
     incr: i64,
     now: u64,
 ) -> Result<i64, OpError> {
-    with_hash_write(db, key, now, |h| {
+    let v = with_hash_write(db, key, now, |h| {
         h.incr_by(field, incr, limits).map_err(OpError::Incr)
-    })
+    })?;
+    db.notify(notify::HASH, "hincrby", key);
+    Ok(v)
 }
 
 /// HINCRBY key field increment
@@ -271,9 +287,11 @@ pub fn op_hincrbyfloat(
     incr: darter_collections::num::LongDouble,
     now: u64,
 ) -> Result<Vec<u8>, OpError> {
-    with_hash_write(db, key, now, |h| {
+    let v = with_hash_write(db, key, now, |h| {
         h.incr_by_float(field, incr, limits).map_err(OpError::Incr)
-    })
+    })?;
+    db.notify(notify::HASH, "hincrbyfloat", key);
+    Ok(v)
 }
 
 /// HINCRBYFLOAT key field increment

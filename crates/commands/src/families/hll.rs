@@ -20,6 +20,7 @@ use bytes::Bytes;
 use darter_collections::hll::{self, REGISTERS};
 use darter_collections::{StrValue, Value};
 use darter_engine::keys::key_hash;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Record, Shard};
@@ -102,6 +103,20 @@ fn count_read(stats: &mut ShardStats, found: bool) {
 /// created or a register changed. On a corrupt value the registers changed before the bad spot
 /// stay changed, with the cache untouched, as in Redis.
 pub fn op_pfadd<'a>(
+    db: &mut DbSlice,
+    key: &[u8],
+    elems: impl IntoIterator<Item = &'a [u8]>,
+    max_bytes: usize,
+    now: u64,
+) -> Result<bool, HllError> {
+    let r = pfadd_quiet(db, key, elems, max_bytes, now);
+    if let Ok(true) = r {
+        db.notify(notify::STRING, "pfadd", key);
+    }
+    r
+}
+
+fn pfadd_quiet<'a>(
     db: &mut DbSlice,
     key: &[u8],
     elems: impl IntoIterator<Item = &'a [u8]>,
@@ -305,7 +320,26 @@ fn cmd_pfcount(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
 // -------------------------------------------------------------------------------------------------
 
 /// Writes merged registers into the HLL at `dest` (`lookupKeyWrite`), creating it when missing.
+/// Reports `pfadd` on `dest` (Redis's PFMERGE does, whatever changed).
 pub fn op_pfmerge_store(
+    db: &mut DbSlice,
+    dest: &[u8],
+    max: &[u8],
+    use_dense: bool,
+    max_bytes: usize,
+    now: u64,
+) -> Result<(), HllError> {
+    // The destination was already looked up (and a miss reported) as a source.
+    let misses = std::mem::replace(&mut db.report_misses, false);
+    let r = pfmerge_store_quiet(db, dest, max, use_dense, max_bytes, now);
+    db.report_misses = misses;
+    if r.is_ok() {
+        db.notify(notify::STRING, "pfadd", dest);
+    }
+    r
+}
+
+fn pfmerge_store_quiet(
     db: &mut DbSlice,
     dest: &[u8],
     max: &[u8],

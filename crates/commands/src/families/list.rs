@@ -33,11 +33,13 @@ use bytes::Bytes;
 use darter_collections::num::string2ll;
 use darter_collections::{End, List, ListConfig, LpEntry, Position, Value};
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
 use darter_resp::ReplyWriter;
 use std::ops::Range;
+use std::sync::Arc;
 
 #[cfg(test)]
 mod tests;
@@ -207,15 +209,34 @@ pub fn op_push<V: AsRef<[u8]>>(
 ) -> Result<usize, OpError> {
     if let Some(l) = find_list(db, key, now)? {
         l.push(end, values, cfg);
-        return Ok(l.len());
+        let len = l.len();
+        db.notify(notify::LIST, push_event(end), key);
+        return Ok(len);
     }
     let mut l = List::new();
     l.push(end, values, cfg);
     let len = l.len();
     if len > 0 {
         db.set(key, Record::new(Value::List(l)));
+        db.notify(notify::LIST, push_event(end), key);
     }
     Ok(len)
+}
+
+/// The event a push at `end` reports.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Front => "lpush",
+        End::Back => "rpush",
+    }
+}
+
+/// The event a pop from `end` reports.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Front => "lpop",
+        End::Back => "rpop",
+    }
 }
 
 /// LPUSHX / RPUSHX: pushes only onto an existing list; 0 (nothing created) when the key is missing.
@@ -231,7 +252,9 @@ pub fn op_pushx<V: AsRef<[u8]>>(
         None => Ok(0),
         Some(l) => {
             l.push(end, values, cfg);
-            Ok(l.len())
+            let len = l.len();
+            db.notify(notify::LIST, push_event(end), key);
+            Ok(len)
         }
     }
 }
@@ -286,6 +309,25 @@ pub fn op_pop(
     cfg: &ListConfig,
     now: u64,
 ) -> Result<Option<Vec<Vec<u8>>>, OpError> {
+    let r = pop_quiet(db, key, end, count, cfg, now)?;
+    if let Some((out, emptied)) = &r {
+        notify_popped(db, key, end, !out.is_empty(), *emptied);
+    }
+    Ok(r.map(|(out, _)| out))
+}
+
+/// What `pop_quiet` popped, and whether the key was emptied (and deleted).
+type PoppedQuiet = (Vec<Vec<u8>>, bool);
+
+/// `op_pop` without its events; also says whether the key was emptied (and deleted).
+fn pop_quiet(
+    db: &mut DbSlice,
+    key: &[u8],
+    end: End,
+    count: usize,
+    cfg: &ListConfig,
+    now: u64,
+) -> Result<Option<PoppedQuiet>, OpError> {
     let Some(l) = find_list(db, key, now)? else {
         return Ok(None);
     };
@@ -294,10 +336,21 @@ pub fn op_pop(
     } else {
         l.pop_many(end, count, cfg)
     };
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.remove(key, now);
     }
-    Ok(Some(out))
+    Ok(Some((out, emptied)))
+}
+
+/// A pop's events: `lpop`/`rpop` when something was popped, then `del` when the list emptied.
+pub fn notify_popped(db: &DbSlice, key: &[u8], end: End, popped: bool, emptied: bool) {
+    if popped {
+        db.notify(notify::LIST, pop_event(end), key);
+    }
+    if emptied {
+        db.notify(notify::GENERIC, "del", key);
+    }
 }
 
 /// One element from `end` (LMOVE's source half; BLPOP, BRPOP): None when the key is missing.
@@ -528,11 +581,12 @@ pub fn op_linsert(
     let Some(l) = find_list(db, key, now)? else {
         return Ok(None);
     };
-    Ok(Some(if l.insert(pivot, elem, at, cfg) {
-        l.len() as i64
-    } else {
-        -1
-    }))
+    if !l.insert(pivot, elem, at, cfg) {
+        return Ok(Some(-1));
+    }
+    let len = l.len() as i64;
+    db.notify(notify::LIST, "linsert", key);
+    Ok(Some(len))
 }
 
 /// LINSERT key <BEFORE | AFTER> pivot element
@@ -566,8 +620,15 @@ pub fn op_lrem(
         return Ok(0);
     };
     let removed = l.remove(elem, count, cfg);
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.remove(key, now);
+    }
+    if removed > 0 {
+        db.notify(notify::LIST, "lrem", key);
+        if emptied {
+            db.notify(notify::GENERIC, "del", key);
+        }
     }
     Ok(removed)
 }
@@ -597,6 +658,7 @@ pub fn op_lset(
 ) -> Result<(), OpError> {
     let l = find_list(db, key, now)?.ok_or(OpError::NoSuchKey)?;
     if l.set(index, elem, cfg) {
+        db.notify(notify::LIST, "lset", key);
         Ok(())
     } else {
         Err(OpError::OutOfRange)
@@ -633,8 +695,13 @@ pub fn op_ltrim(
 ) -> Result<(), OpError> {
     if let Some(l) = find_list(db, key, now)? {
         l.trim(start, stop, cfg);
-        if l.is_empty() {
+        let emptied = l.is_empty();
+        if emptied {
             db.remove(key, now);
+        }
+        db.notify(notify::LIST, "ltrim", key);
+        if emptied {
+            db.notify(notify::GENERIC, "del", key);
         }
     }
     Ok(())
@@ -676,13 +743,23 @@ pub fn op_lmove_same_shard(
         return Ok(None);
     };
     if src == dst {
-        return Ok(l.move_within(from, to, cfg));
+        let v = l.move_within(from, to, cfg);
+        if v.is_some() {
+            db.notify(notify::LIST, push_event(to), dst);
+            db.notify(notify::LIST, pop_event(from), src);
+        }
+        return Ok(v);
     }
     op_check_list(db, dst, now)?;
-    let Some(v) = op_pop_one(db, src, from, cfg, now)? else {
+    // Redis reports the push before the pop (and the source's deletion).
+    let Some((mut v, emptied)) = pop_quiet(db, src, from, 1, cfg, now)? else {
+        return Ok(None);
+    };
+    let Some(v) = v.pop() else {
         return Ok(None);
     };
     op_push(db, dst, to, &[&v], cfg, now)?;
+    notify_popped(db, src, from, true, emptied);
     Ok(Some(v))
 }
 
@@ -796,15 +873,23 @@ async fn lmove_across(
         .index_of(shard_of(&dst, n))
         .expect("destination shard");
     let mut tx = groups.schedule(c).await;
-    let (s1, d1) = (src.clone(), dst.clone());
+    let (s1, d1, src2) = (src.clone(), dst.clone(), src.clone());
     type Checked = Result<Option<Vec<u8>>, OpError>;
+    // The source's length at the check (its lock is held until the pop): 1 means the move
+    // deletes it.
+    let src_len_cell = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let len_out = src_len_cell.clone();
     let mut checked = hop_at::<Checked>(
         &mut tx,
         vec![
             (
                 si,
-                Box::new(move |s: &mut Shard| op_lmove_peek(&mut s.dbs[db], &s1, from, now))
-                    as HopFn<_>,
+                Box::new(move |s: &mut Shard| {
+                    if let Ok(Some(n)) = op_llen(&mut s.dbs[db], &s1, now) {
+                        len_out.store(n, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    op_lmove_peek(&mut s.dbs[db], &s1, from, now)
+                }) as HopFn<_>,
             ),
             (
                 di,
@@ -833,6 +918,7 @@ async fn lmove_across(
         }
     };
     let pushed = value.clone();
+    let src_len = src_len_cell.load(std::sync::atomic::Ordering::Relaxed);
     hop_at(
         &mut tx,
         vec![
@@ -841,15 +927,19 @@ async fn lmove_across(
                 Box::new(move |s: &mut Shard| {
                     let cfg = s.limits.list;
                     // Active expiry may have removed the key since the first hop: the element
-                    // then went with it, after this move in the serial order.
-                    op_pop_one(&mut s.dbs[db], &src, from, &cfg, now).map(|_| ())
+                    // then went with it, after this move in the serial order. The source's
+                    // events are reported by the destination's hop, after the push's.
+                    pop_quiet(&mut s.dbs[db], &src, from, 1, &cfg, now).map(|_| ())
                 }) as HopFn<_>,
             ),
             (
                 di,
                 Box::new(move |s: &mut Shard| {
                     let cfg = s.limits.list;
-                    op_push(&mut s.dbs[db], &dst, to, &[&pushed], &cfg, now).map(|_| ())
+                    let r = op_push(&mut s.dbs[db], &dst, to, &[&pushed], &cfg, now).map(|_| ());
+                    let emptied = src_len == 1;
+                    notify_popped(&s.dbs[db], &src2, from, true, emptied);
+                    r
                 }),
             ),
         ],

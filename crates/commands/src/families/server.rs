@@ -240,7 +240,15 @@ fn cmd_config(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                         // Settings the engine applies itself.
                         c.engine().set_hz(c.server.config.hz());
                         let limits = c.server.config.limits();
-                        c.engine().on_all_shards(move |s| s.limits = limits).await;
+                        let obuf = c.server.config.obuf_limit_pubsub();
+                        c.engine()
+                            .set_keyspace_events(c.server.config.keyspace_events());
+                        c.engine()
+                            .on_all_shards(move |s| {
+                                s.limits = limits;
+                                crate::notify::set_thread_limit(obuf);
+                            })
+                            .await;
                         // A new maxmemory is judged against a fresh sample at once.
                         crate::families::memory::sample();
                         c.out.ok()

@@ -28,6 +28,7 @@ use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::{Limits, LpEntry, SetValue, Value};
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
@@ -197,9 +198,11 @@ fn reply_members(w: &mut ReplyWriter, ms: &[Vec<u8>], as_set: bool) {
 }
 
 /// Removes `key` when its set became empty (Redis deletes empty collections).
+/// Reports `del` when it deletes.
 fn drop_if_empty(db: &mut DbSlice, key: &[u8], now: u64) {
     if matches!(find_set(db, key, now), Ok(Some(s)) if s.is_empty()) {
         db.remove(key, now);
+        db.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -222,7 +225,11 @@ pub fn op_sadd(
     match find_set(db, key, now)? {
         Some(s) => {
             s.maybe_convert(n, l);
-            Ok(add_all(s))
+            let added = add_all(s);
+            if added > 0 {
+                db.notify(notify::SET, "sadd", key);
+            }
+            Ok(added)
         }
         None => {
             let Some(first) = members.first() else {
@@ -231,6 +238,7 @@ pub fn op_sadd(
             let mut s = SetValue::create(first, n, l);
             let added = add_all(&mut s);
             db.set(key, Record::new(Value::Set(s)));
+            db.notify(notify::SET, "sadd", key);
             Ok(added)
         }
     }
@@ -268,6 +276,9 @@ pub fn op_srem(
                 break;
             }
         }
+    }
+    if removed > 0 {
+        db.notify(notify::SET, "srem", key);
     }
     drop_if_empty(db, key, now);
     Ok(removed)
@@ -412,6 +423,9 @@ pub fn op_spop(
         return Ok(None);
     };
     let popped = s.pop_many(count, rnd, l);
+    if !popped.is_empty() {
+        db.notify(notify::SET, "spop", key);
+    }
     drop_if_empty(db, key, now);
     Ok(Some(popped))
 }
@@ -633,6 +647,15 @@ struct Plan {
     card: Option<usize>,
 }
 
+/// The event a STORE variant reports (its command's name).
+fn store_event(op: SetOp) -> &'static str {
+    match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    }
+}
+
 /// Computes a multi-key command's result: the reply, and for STORE the value to store.
 fn compute(p: Plan, sets: &[Option<&SetValue>], l: &Limits) -> (Answer, Option<SetValue>) {
     if let Some(limit) = p.card {
@@ -662,15 +685,25 @@ fn reply_answer(w: &mut ReplyWriter, a: &Answer) {
 
 /// Stores a STORE command's result under `dst` (replacing any value and deadline), or deletes
 /// `dst` when the result is empty. Returns the stored size.
-pub fn op_store(db: &mut DbSlice, dst: &[u8], result: Option<SetValue>, now: u64) -> usize {
+/// Reports `event` (the command's name) for a store, `del` when an existing `dst` is deleted.
+pub fn op_store(
+    db: &mut DbSlice,
+    dst: &[u8],
+    result: Option<SetValue>,
+    event: &str,
+    now: u64,
+) -> usize {
     match result {
         Some(s) if !s.is_empty() => {
             let n = s.len();
             db.set(dst, Record::new(Value::Set(s)));
+            db.notify(notify::SET, event, dst);
             n
         }
         _ => {
-            db.remove(dst, now);
+            if db.remove(dst, now).is_some() {
+                db.notify(notify::GENERIC, "del", dst);
+            }
             0
         }
     }
@@ -770,7 +803,7 @@ fn shard_multi(sc: &mut ShardCmd, w: &mut ReplyWriter, name: &str) {
     let sets: Vec<Option<&SetValue>> = args[range].iter().map(|k| peek_set(db, k, now)).collect();
     let (answer, result) = compute(p, &sets, &l);
     if p.store {
-        op_store(db, &args[1], result, now);
+        op_store(db, &args[1], result, name, now);
     }
     reply_answer(w, &answer);
 }
@@ -918,7 +951,7 @@ async fn store_across(
             let (dst, result) = (dst.clone(), result.take().flatten());
             Some(Box::new(move |s: &mut Shard| {
                 let now = s.now_ms();
-                op_store(&mut s.dbs[db], &dst, result, now);
+                op_store(&mut s.dbs[db], &dst, result, store_event(p.op), now);
             }) as HopFn<()>)
         })
         .collect();
@@ -979,6 +1012,7 @@ pub fn op_smove(
     if !s.remove(member) {
         return Ok(0);
     }
+    db.notify(notify::SET, "srem", src);
     drop_if_empty(db, src, now);
     smove_add(db, dst, member, l, now);
     Ok(1)
@@ -988,12 +1022,16 @@ pub fn op_smove(
 fn smove_add(db: &mut DbSlice, dst: &[u8], member: &[u8], l: &Limits, now: u64) {
     match find_set(db, dst, now) {
         Ok(Some(d)) => {
-            d.add(member, l);
+            // Redis reports `sadd` only when the member was new there.
+            if d.add(member, l) {
+                db.notify(notify::SET, "sadd", dst);
+            }
         }
         _ => {
             let mut d = SetValue::create(member, 1, l);
             d.add(member, l);
             db.set(dst, Record::new(Value::Set(d)));
+            db.notify(notify::SET, "sadd", dst);
         }
     }
 }
@@ -1092,7 +1130,9 @@ async fn smove_across(c: &Conn, args: Vec<Bytes>) -> Result<Result<i64, WrongTyp
                 Some(Box::new(move |s: &mut Shard| {
                     let d = &mut s.dbs[db];
                     if let Ok(Some(v)) = find_set(d, &src, now) {
-                        v.remove(&m);
+                        if v.remove(&m) {
+                            d.notify(notify::SET, "srem", &src);
+                        }
                     }
                     drop_if_empty(d, &src, now);
                 }) as HopFn<()>)

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use darter_collections::num::string2ll;
 use darter_collections::{List, Value};
 use darter_engine::keys::{key_fp, key_hash, shard_of};
+use darter_engine::notify;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, LockReq, Panicked, Record, Shard, Transaction};
 use std::cmp::Ordering;
@@ -104,8 +105,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Redis's `lookupKeyByPattern` on the key's own shard: a string key's value, or a hash field.
+/// A missing key is a `keymiss` (Redis looks these keys up with `lookupKeyRead`).
 fn lookup(db: &mut DbSlice, key: &[u8], field: Option<&[u8]>, now: u64) -> Option<Vec<u8>> {
-    let e = db.find(key, now)?;
+    let Some(e) = db.find(key, now) else {
+        db.notify(notify::KEY_MISS, "keymiss", key);
+        return None;
+    };
     match field {
         None => e.as_str().map(|s| s.to_vec()),
         Some(f) => match e.obj()? {
@@ -119,6 +124,7 @@ fn lookup(db: &mut DbSlice, key: &[u8], field: Option<&[u8]>, now: u64) -> Optio
 /// empty list.
 fn elements(db: &mut DbSlice, key: &[u8], now: u64) -> Result<(Vec<Vec<u8>>, bool), ()> {
     let Some(e) = db.find(key, now) else {
+        db.notify(notify::KEY_MISS, "keymiss", key);
         return Ok((Vec::new(), false));
     };
     match e.obj() {
@@ -415,11 +421,15 @@ async fn run(
                 let now = s.now_ms();
                 let cfg = s.limits.list;
                 let slice = &mut s.dbs[db];
-                slice.remove(&dst, now);
-                if !values.is_empty() {
+                if values.is_empty() {
+                    if slice.remove(&dst, now).is_some() {
+                        slice.notify(notify::GENERIC, "del", &dst);
+                    }
+                } else {
                     let mut l = List::new();
                     l.push(darter_collections::End::Back, &values, &cfg);
                     slice.set(&dst, Record::new(Value::List(l)));
+                    slice.notify(notify::LIST, "sortstore", &dst);
                 }
             }));
             for r in tx.hop(jobs, true).await.into_iter().flatten() {

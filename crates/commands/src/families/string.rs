@@ -22,6 +22,7 @@ use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
 use darter_collections::num::{string2ld, string2ll, LongDouble};
 use darter_collections::{StrRef, StrValue, Value};
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Entry, Record, Shard};
@@ -312,7 +313,9 @@ pub fn op_getdel(db: &mut DbSlice, key: &[u8], now: u64) -> Result<Option<StrVal
     if find_str(db, key, now)?.is_none() {
         return Ok(None);
     }
-    Ok(db.remove(key, now).and_then(|r| r.value.into_str()))
+    let r = db.remove(key, now);
+    db.notify(notify::GENERIC, "del", key);
+    Ok(r.and_then(|r| r.value.into_str()))
 }
 
 /// GETDEL key
@@ -353,16 +356,22 @@ pub fn op_getex(
     };
     let change = change?;
     let value = str_of(e).to_owned_value();
+    let had_ttl = e.expire_at() != 0;
     match change {
         TtlChange::Keep => {}
         TtlChange::Persist => {
-            db.set_expire(key, 0, now);
+            if had_ttl {
+                db.set_expire(key, 0, now);
+                db.notify(notify::GENERIC, "persist", key);
+            }
         }
         TtlChange::At { at_ms, absolute } if absolute && at_ms <= now => {
             db.remove(key, now);
+            db.notify(notify::GENERIC, "del", key);
         }
         TtlChange::At { at_ms, .. } => {
             db.set_expire(key, at_ms, now);
+            db.notify(notify::GENERIC, "expire", key);
         }
     }
     Ok(Some(value))
@@ -493,6 +502,7 @@ pub fn op_set(
 ) -> Result<SetOutcome, OpError> {
     if p.cond == SetCond::Always && !p.get && !p.keep_ttl {
         store(db, key, value, p.expire_at.unwrap_or(0), now);
+        notify_set(db, key, p.expire_at);
         return Ok(SetOutcome::Stored);
     }
     let existing = db.find(key, now);
@@ -528,11 +538,21 @@ pub fn op_set(
         None => 0,
     };
     let old = store(db, key, value, expire_at, now);
+    notify_set(db, key, p.expire_at);
     Ok(if p.get {
         SetOutcome::Old(old.and_then(|r| r.value.into_str()))
     } else {
         SetOutcome::Stored
     })
+}
+
+/// SET's events: `set`, then `expire` when it set a deadline (a deadline already past leaves
+/// the key to lazy or active expiry, which reports `expired`, as in Redis 7.0).
+fn notify_set(db: &mut DbSlice, key: &[u8], expire_at: Option<u64>) {
+    db.notify(notify::STRING, "set", key);
+    if expire_at.is_some() {
+        db.notify(notify::GENERIC, "expire", key);
+    }
 }
 
 /// How SET-like commands answer: SET's `+OK`/nil, or SETNX's `:1`/`:0`.
@@ -656,6 +676,7 @@ pub fn op_append(
     match find_str(db, key, now)? {
         None => {
             store(db, key, StrValue::from_bytes(tail), 0, now);
+            db.notify(notify::STRING, "append", key);
             Ok(tail.len())
         }
         Some(e) => {
@@ -666,11 +687,14 @@ pub fn op_append(
             {
                 return Err(OpError::TooLong);
             }
-            Ok(e.with_raw_mut(|buf| {
-                buf.extend_from_slice(tail);
-                buf.len()
-            })
-            .expect("a string"))
+            let n = e
+                .with_raw_mut(|buf| {
+                    buf.extend_from_slice(tail);
+                    buf.len()
+                })
+                .expect("a string");
+            db.notify(notify::STRING, "append", key);
+            Ok(n)
         }
     }
 }
@@ -704,6 +728,7 @@ pub fn op_setrange(
             let mut buf = vec![0u8; end];
             buf[offset..].copy_from_slice(value);
             store(db, key, StrValue::raw(buf), 0, now);
+            db.notify(notify::STRING, "setrange", key);
             Ok(end)
         }
         Some(e) => {
@@ -711,14 +736,17 @@ pub fn op_setrange(
                 return Ok(str_of(e).len());
             }
             let end = end.ok_or(OpError::TooLong)?;
-            Ok(e.with_raw_mut(|buf| {
-                if buf.len() < end {
-                    buf.resize(end, 0);
-                }
-                buf[offset..end].copy_from_slice(value);
-                buf.len()
-            })
-            .expect("a string"))
+            let n = e
+                .with_raw_mut(|buf| {
+                    if buf.len() < end {
+                        buf.resize(end, 0);
+                    }
+                    buf[offset..end].copy_from_slice(value);
+                    buf.len()
+                })
+                .expect("a string");
+            db.notify(notify::STRING, "setrange", key);
+            Ok(n)
         }
     }
 }
@@ -756,12 +784,14 @@ pub fn op_incrby(db: &mut DbSlice, key: &[u8], delta: i64, now: u64) -> Result<i
     match find_str(db, key, now)? {
         None => {
             store(db, key, StrValue::Int(delta), 0, now);
+            db.notify(notify::STRING, "incrby", key);
             Ok(delta)
         }
         Some(e) => {
             let old = str_of(e).as_i64().ok_or(OpError::NotInteger)?;
             let new = old.checked_add(delta).ok_or(OpError::Overflow)?;
             e.set_value(Value::Str(StrValue::Int(new)));
+            db.notify(notify::STRING, "incrby", key);
             Ok(new)
         }
     }
@@ -831,6 +861,7 @@ pub fn op_incrbyfloat(
             store(db, key, value, 0, now);
         }
     }
+    db.notify(notify::STRING, "incrbyfloat", key);
     Ok(text)
 }
 
@@ -929,6 +960,7 @@ pub fn op_mset<'a>(
 ) {
     for (k, v) in pairs {
         store(db, k, StrValue::from_bytes(v), 0, now);
+        db.notify(notify::STRING, "set", k);
     }
 }
 

@@ -25,6 +25,7 @@ use darter_collections::bptree::{LexRange, ScoreRange};
 use darter_collections::num::parse_f64;
 use darter_collections::zsetval::{AddFlags, AddOutcome};
 use darter_collections::{Limits, LpEntry, Value};
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::{DbSlice, Record};
 use darter_resp::{Protocol, ReplyWriter};
@@ -161,6 +162,7 @@ pub(crate) fn read_zset<'a>(
 pub fn drop_if_empty(db: &mut DbSlice, key: &[u8], now: u64) {
     if matches!(find_zset(db, key, now), Ok(Some(z)) if z.is_empty()) {
         db.remove(key, now);
+        db.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -349,6 +351,10 @@ pub fn op_zadd(
             AddOutcome::Unchanged(s) => done.score = Some(s),
         }
     }
+    if done.added + done.updated > 0 {
+        let event = if a.flags.incr { "zincr" } else { "zadd" };
+        db.notify(notify::ZSET, event, key);
+    }
     // A NaN can only come from INCR on an existing member, so the key is never left empty;
     // check anyway so an empty key can never stay behind.
     drop_if_empty(db, key, now);
@@ -405,6 +411,9 @@ pub fn op_zrem(
                 break;
             }
         }
+    }
+    if removed > 0 {
+        db.notify(notify::ZSET, "zrem", key);
     }
     drop_if_empty(db, key, now);
     Ok(removed)
@@ -680,11 +689,14 @@ pub fn op_zremrange(
     let Some(z) = find_zset(db, key, now)? else {
         return Ok(0);
     };
-    let n = match by {
-        RangeBy::Rank(a, b) => z.remove_range_by_rank(*a, *b).len(),
-        RangeBy::Score(r) => z.remove_range_by_score(r).len(),
-        RangeBy::Lex(r) => z.remove_range_by_lex(r).len(),
+    let (n, event) = match by {
+        RangeBy::Rank(a, b) => (z.remove_range_by_rank(*a, *b).len(), "zremrangebyrank"),
+        RangeBy::Score(r) => (z.remove_range_by_score(r).len(), "zremrangebyscore"),
+        RangeBy::Lex(r) => (z.remove_range_by_lex(r).len(), "zremrangebylex"),
     };
+    if n > 0 {
+        db.notify(notify::ZSET, event, key);
+    }
     drop_if_empty(db, key, now);
     Ok(n)
 }

@@ -443,10 +443,13 @@ fn store_builds_a_zset_and_deletes_on_empty() {
         z.score(b"Catania").map(|s| format!("{s:.4}")),
         Some("56.4413".into())
     );
-    assert_eq!(op_store(&mut db, b"d", Some(z), NOW), 2);
+    assert_eq!(
+        op_store(&mut db, b"d", Some(z), Variant::SearchStore, NOW),
+        2
+    );
     assert!(find_zset(&mut db, b"d", NOW).unwrap().is_some());
     assert!(build_store(&[], false, &l()).is_none());
-    assert_eq!(op_store(&mut db, b"d", None, NOW), 0);
+    assert_eq!(op_store(&mut db, b"d", None, Variant::SearchStore, NOW), 0);
     assert!(db.find(b"d", NOW).is_none());
 
     // Too many members for a listpack: the stored set stays a skiplist.

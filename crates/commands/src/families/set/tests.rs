@@ -322,7 +322,10 @@ fn store_replaces_or_deletes_the_destination() {
     let mut d = db();
     sadd(&mut d, "dst", &["old"]);
     d.set_expire(b"dst", NOW + 10_000, NOW);
-    assert_eq!(op_store(&mut d, b"dst", Some(value(&["1", "2"])), NOW), 2);
+    assert_eq!(
+        op_store(&mut d, b"dst", Some(value(&["1", "2"])), "sunionstore", NOW),
+        2
+    );
     assert_eq!(d.find(b"dst", NOW).unwrap().expire_at(), 0);
     assert_eq!(members(&mut d, "dst"), set_of(&["1", "2"]));
     assert_eq!(
@@ -330,12 +333,13 @@ fn store_replaces_or_deletes_the_destination() {
             &mut d,
             b"dst",
             Some(SetValue::Ints(Default::default())),
+            "sunionstore",
             NOW
         ),
         0
     );
     assert!(d.find(b"dst", NOW).is_none());
-    assert_eq!(op_store(&mut d, b"dst", None, NOW), 0);
+    assert_eq!(op_store(&mut d, b"dst", None, "sunionstore", NOW), 0);
 }
 
 #[test]

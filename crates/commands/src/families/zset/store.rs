@@ -33,6 +33,7 @@ use darter_collections::bptree::cmp_entry;
 use darter_collections::zsetval::AddFlags;
 use darter_collections::{End, Limits, SetValue, Value};
 use darter_engine::keys::shard_of;
+use darter_engine::notify;
 use darter_engine::shard::ShardStats;
 use darter_engine::tx::HopFn;
 use darter_engine::{DbSlice, Panicked, Record, Shard};
@@ -62,6 +63,9 @@ pub fn op_zpop(
         return Ok(None);
     };
     let v = z.pop(count, max);
+    if !v.is_empty() {
+        db.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
     drop_if_empty(db, key, now);
     Ok(Some(v))
 }
@@ -148,9 +152,19 @@ pub(super) fn cmd_zmpop(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
 /// Stores `entries` (sorted, distinct members) under `dst` as a new sorted set, replacing any
 /// value and deadline, or deletes `dst` when there are none. Encoded as Redis builds these
 /// results (listpack when within both listpack limits). Returns the stored size.
-pub fn op_store(db: &mut DbSlice, dst: &[u8], entries: Pairs, l: &Limits, now: u64) -> usize {
+/// Reports `event` (the command's name) on `dst`, or `del` when an existing `dst` is deleted.
+pub fn op_store(
+    db: &mut DbSlice,
+    dst: &[u8],
+    entries: Pairs,
+    l: &Limits,
+    event: &str,
+    now: u64,
+) -> usize {
     if entries.is_empty() {
-        db.remove(dst, now);
+        if db.remove(dst, now).is_some() {
+            db.notify(notify::GENERIC, "del", dst);
+        }
         return 0;
     }
     let maxlen = entries.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
@@ -160,6 +174,7 @@ pub fn op_store(db: &mut DbSlice, dst: &[u8], entries: Pairs, l: &Limits, now: u
     }
     let n = z.len();
     db.set(dst, Record::new(Value::ZSet(z)));
+    db.notify(notify::ZSET, event, dst);
     n
 }
 
@@ -189,7 +204,9 @@ pub(super) fn shard_zrangestore(sc: &mut ShardCmd, w: &mut ReplyWriter) {
     let (db, stats, l) = parts(sc);
     match range_of(db, stats, args, now) {
         Err(WrongType) => w.error(errors::WRONGTYPE),
-        Ok(r) => w.int(op_store(db, &args[1], r.unwrap_or_default(), &l, now) as i64),
+        Ok(r) => {
+            w.int(op_store(db, &args[1], r.unwrap_or_default(), &l, "zrangestore", now) as i64)
+        }
     }
 }
 
@@ -235,7 +252,7 @@ async fn zrangestore_across(
     };
     let write = Box::new(move |s: &mut Shard| {
         let (now, l) = (s.now_ms(), s.limits);
-        op_store(&mut s.dbs[db], &dst, range, &l, now)
+        op_store(&mut s.dbs[db], &dst, range, &l, "zrangestore", now)
     }) as HopFn<_>;
     let mut out = hop_at(&mut tx, vec![(at(&args[1]), write)], true).await?;
     Ok(Ok(out[at(&args[1])].take().expect("write job")))
@@ -577,7 +594,7 @@ fn shard_algebra(sc: &mut ShardCmd, w: &mut ReplyWriter, which: Which) {
         let Computed::Entries(e) = c else {
             unreachable!("STORE forms compute entries")
         };
-        return w.int(op_store(db, &args[1], e, &l, now) as i64);
+        return w.int(op_store(db, &args[1], e, &l, which.name, now) as i64);
     }
     reply_computed(w, &c, o.withscores);
 }
@@ -720,7 +737,7 @@ async fn store_across(
         .expect("destination's shard");
     let write = Box::new(move |s: &mut Shard| {
         let now = s.now_ms();
-        op_store(&mut s.dbs[db], &dst, entries, &limits, now)
+        op_store(&mut s.dbs[db], &dst, entries, &limits, which.name, now)
     }) as HopFn<_>;
     let mut out = hop_at(&mut tx, vec![(at, write)], true).await?;
     Ok(Ok(out[at].take().expect("write job")))

@@ -445,15 +445,18 @@ fn store_encodes_results_as_redis_builds_them() {
     let small: Vec<_> = (0..128)
         .map(|i| (format!("m{i:03}").into_bytes(), i as f64))
         .collect();
-    assert_eq!(op_store(&mut d, b"d", small, &l(), NOW), 128);
+    assert_eq!(op_store(&mut d, b"d", small, &l(), "zunionstore", NOW), 128);
     assert_eq!(zset(&mut d, "d").encoding_name(), "listpack");
     let big: Vec<_> = (0..129)
         .map(|i| (format!("m{i:03}").into_bytes(), i as f64))
         .collect();
-    assert_eq!(op_store(&mut d, b"d", big, &l(), NOW), 129);
+    assert_eq!(op_store(&mut d, b"d", big, &l(), "zunionstore", NOW), 129);
     assert_eq!(zset(&mut d, "d").encoding_name(), "skiplist");
     zset(&mut d, "d").check();
-    assert_eq!(op_store(&mut d, b"d", Vec::new(), &l(), NOW), 0);
+    assert_eq!(
+        op_store(&mut d, b"d", Vec::new(), &l(), "zunionstore", NOW),
+        0
+    );
     assert!(d.peek(b"d", NOW).is_none());
 }
 
