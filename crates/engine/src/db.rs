@@ -212,19 +212,7 @@ impl DbSlice {
         if expired {
             *with_ttl -= 1;
             stats.expired_keys += 1;
-            if !self.mc.rows.is_empty() {
-                self.mc.rows.remove(key);
-            }
-            if self.cas.is_watched(key) {
-                self.cas.expired.push(key.into());
-            }
-            crate::notify::emit(
-                &self.events,
-                crate::notify::EXPIRED,
-                "expired",
-                self.index,
-                key,
-            );
+            expired_gone(&mut self.mc, &mut self.cas, &self.events, self.index, key);
             if self.report_misses {
                 crate::notify::emit(
                     &self.events,
@@ -333,13 +321,7 @@ impl DbSlice {
             |e| now != 0 && e.is_expired(now),
             |e| {
                 reclaimed += 1;
-                if !mc.rows.is_empty() {
-                    mc.rows.remove(e.key());
-                }
-                if cas.is_watched(e.key()) {
-                    cas.expired.push(e.key().into());
-                }
-                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
+                expired_gone(mc, cas, events, index, e.key());
             },
         );
         if reclaimed > 0 {
@@ -523,13 +505,7 @@ impl DbSlice {
             |e| e.is_expired(now_ms),
             |e| {
                 n += 1;
-                if !mc.rows.is_empty() {
-                    mc.rows.remove(e.key());
-                }
-                if cas.is_watched(e.key()) {
-                    cas.expired.push(e.key().into());
-                }
-                crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, e.key());
+                expired_gone(mc, cas, events, index, e.key());
             },
         );
         self.with_ttl -= n;
@@ -541,6 +517,25 @@ impl DbSlice {
     pub fn table_segments(&self) -> usize {
         self.table.segment_count()
     }
+}
+
+/// What removing an expired key tells the rest of its slice (lazily, by active expiry or by a
+/// full segment's reclaim): its memcached row goes, its watchers are flagged, `expired` is
+/// reported.
+fn expired_gone(
+    mc: &mut McTable,
+    cas: &mut crate::watch::CasSlice,
+    events: &crate::notify::Flags,
+    index: usize,
+    key: &[u8],
+) {
+    if !mc.rows.is_empty() {
+        mc.rows.remove(key);
+    }
+    if cas.is_watched(key) {
+        cas.expired.push(key.into());
+    }
+    crate::notify::emit(events, crate::notify::EXPIRED, "expired", index, key);
 }
 
 /// memcached item metadata (docs/design/memcached.md). Keys without a row read as flags 0 and
