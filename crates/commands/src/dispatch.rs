@@ -187,8 +187,10 @@ fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
         };
     }
     // While a script runs past `busy-reply-threshold`, only `allow-busy` commands run (Redis
-    // checks this after the subscribed-context check).
-    if crate::families::scripting::state::any_busy()
+    // checks this after the subscribed-context check). Commands of a script or of an EXEC in
+    // progress are not refused: they were checked when EXEC / the script started.
+    if !queued
+        && crate::families::scripting::state::any_busy()
         && !meta.has_flag("allow_busy")
         && !spec.meta.has_flag("allow_busy")
     {
