@@ -11,6 +11,7 @@ pub mod engine;
 pub mod keys;
 pub mod notify;
 pub mod shard;
+pub mod tracking;
 pub mod tx;
 pub mod watch;
 

@@ -15,8 +15,21 @@ pub static COMMANDS: &[Cmd] = &[Cmd::with_subs(
     "client",
     Handler::Conn(cmd_client),
     &[
-        "id", "setname", "getname", "list", "info", "kill", "setinfo", "no-evict", "reply",
-        "unblock", "help",
+        "id",
+        "setname",
+        "getname",
+        "list",
+        "info",
+        "kill",
+        "setinfo",
+        "no-evict",
+        "reply",
+        "unblock",
+        "tracking",
+        "caching",
+        "getredir",
+        "trackinginfo",
+        "help",
     ],
 )];
 
@@ -57,6 +70,10 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             b"list" => client_list(c, &args).await,
             b"kill" => client_kill(c, &args).await,
             b"unblock" => client_unblock(c, &args).await,
+            b"tracking" => super::tracking::client_tracking(c, &args).await,
+            b"caching" => super::tracking::client_caching(c, &args),
+            b"getredir" => super::tracking::client_getredir(c),
+            b"trackinginfo" => super::tracking::client_trackinginfo(c),
             b"no-evict" => {
                 if args.len() != 3 {
                     return c.out.error(errors::SYNTAX);
@@ -228,6 +245,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     if ci.blocked.get() {
         flags.push('b');
     }
+    super::tracking::list_flags(ci, &mut flags);
     if ci
         .watch_dirty
         .borrow()
@@ -250,7 +268,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     let (sub, psub, ssub) = (subs[0].len(), subs[1].len(), subs[2].len());
     drop(subs);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -273,6 +291,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
         omem,
         qbuf + qfree + obl + omem + std::mem::size_of::<ClientInfo>(),
         ci.last_cmd.get(),
+        super::tracking::list_redir(ci),
         ci.resp.get(),
         opt_str(&ci.lib_name.borrow()),
         opt_str(&ci.lib_ver.borrow()),
