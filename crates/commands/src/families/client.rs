@@ -1,4 +1,5 @@
-//! CLIENT: ID SETNAME GETNAME LIST INFO KILL SETINFO NO-EVICT REPLY HELP.
+//! CLIENT: ID SETNAME GETNAME LIST INFO KILL SETINFO NO-EVICT REPLY HELP; TRACKING CACHING GETREDIR
+//! TRACKINGINFO live in families/tracking.
 //!
 //! Client records live on the thread serving each connection (`clients`), so LIST and KILL ask
 //! every thread with a hop and merge the answers; nothing here reaches shard data.
@@ -119,6 +120,10 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -157,6 +162,11 @@ const HELP: &[&str] = &[
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
