@@ -131,9 +131,15 @@ pub fn after_coord(c: &Conn) {
 /// not inside MULTI), as Redis's `resetClient`.
 pub fn after_command(c: &Conn, name: &str) {
     let t = &c.state.info.tracking;
+    if !t.on.get() {
+        return;
+    }
     if t.caching.get() && name != "client" && c.state.multi.is_none() {
         t.caching.set(false);
     }
+    // The command may have run on another thread, which consumed the mode there: the next one
+    // starts from the connection's state.
+    et::replace(ctx_for(&c.state.info, c.state.db));
 }
 
 /// Remembers the keys of a single-shard command that just ran on `shard` for `reader`.
