@@ -318,3 +318,148 @@ impl Shard {
 pub(crate) fn keys_pending() -> bool {
     KEYS.with(Cell::get)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::db::Record;
+    use darter_collections::{StrValue, Value};
+    use std::cell::RefCell;
+
+    /// (target id, keys, writer, bcast) of one delivered invalidation.
+    type Sent = (u64, Vec<Vec<u8>>, u64, bool);
+
+    thread_local! {
+        static SENT: RefCell<Vec<Sent>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn record(target: Reader, keys: Vec<Box<[u8]>>, writer: u64, bcast: bool) {
+        let keys = keys.into_iter().map(|k| k.to_vec()).collect();
+        SENT.with(|s| s.borrow_mut().push((target.id, keys, writer, bcast)));
+    }
+
+    fn sent() -> Vec<Sent> {
+        SENT.with(|s| std::mem::take(&mut *s.borrow_mut()))
+    }
+
+    fn shard() -> Shard {
+        set_hook(record);
+        sent();
+        Shard::new(0, 4, Arc::new(Clock::manual()))
+    }
+
+    fn rec(v: &str) -> Record {
+        Record::new(Value::Str(StrValue::from_bytes(v.as_bytes())))
+    }
+
+    const A: Reader = Reader { id: 1, thread: 0 };
+    const B: Reader = Reader { id: 2, thread: 1 };
+
+    #[test]
+    fn a_write_tells_each_reader_once_until_read_again() {
+        let mut s = shard();
+        s.dbs[0].set(b"k", rec("v"));
+        s.track_remember(0, b"k", A);
+        s.track_remember(0, b"k", B);
+        s.track_remember(0, b"k", A);
+        assert_eq!((s.track.keys_len(), s.track.items_len()), (1, 2));
+        s.dbs[0].set(b"k", rec("w"));
+        s.drain_ready();
+        assert_eq!(
+            sent(),
+            vec![
+                (1, vec![b"k".to_vec()], 0, false),
+                (2, vec![b"k".to_vec()], 0, false)
+            ]
+        );
+        s.dbs[0].set(b"k", rec("x"));
+        s.drain_ready();
+        assert!(sent().is_empty());
+        assert!(!s.track.active());
+    }
+
+    #[test]
+    fn deadline_changes_and_expiry_are_noticed_and_lookups_are_not() {
+        let mut s = shard();
+        s.dbs[0].set(b"k", rec("v"));
+        s.track_remember(0, b"k", A);
+        let now = s.now_ms();
+        assert!(s.dbs[0].find(b"k", now).is_some());
+        s.drain_ready();
+        assert!(sent().is_empty());
+        assert!(s.dbs[0].set_expire(b"k", now + 10, now));
+        s.drain_ready();
+        assert_eq!(sent().len(), 1);
+        s.track_remember(0, b"k", A);
+        s.clock.advance_ms(20);
+        let now = s.now_ms();
+        assert!(s.dbs[0].find(b"k", now).is_none());
+        s.drain_ready();
+        assert_eq!(sent(), vec![(1, vec![b"k".to_vec()], 0, false)]);
+    }
+
+    #[test]
+    fn the_writer_is_the_running_context() {
+        let mut s = shard();
+        s.track_remember(0, b"k", A);
+        {
+            let _g = enter(Some(Ctx {
+                client: 1,
+                ..Ctx::default()
+            }));
+            s.dbs[0].set(b"k", rec("v"));
+            s.drain_ready();
+        }
+        assert_eq!(sent(), vec![(1, vec![b"k".to_vec()], 1, false)]);
+        assert_eq!(current_client(), 0);
+    }
+
+    #[test]
+    fn bcast_prefixes_collect_matching_keys_and_leave_out_noloop_writers_own() {
+        let mut s = shard();
+        s.track_set_prefixes(A, &[Bytes::from_static(b"u:")], false);
+        s.track_set_prefixes(B, &[Bytes::from_static(b"u:"), Bytes::new()], true);
+        assert_eq!(s.track.prefixes_len(), 2);
+        {
+            let _g = enter(Some(Ctx {
+                client: 2,
+                ..Ctx::default()
+            }));
+            s.dbs[0].set(b"u:1", rec("v"));
+            s.dbs[0].set(b"other", rec("v"));
+            s.drain_ready();
+        }
+        let mut got = sent();
+        got.sort();
+        assert_eq!(got, vec![(1, vec![b"u:1".to_vec()], 0, true)]);
+        s.dbs[1].set(b"u:2", rec("v"));
+        s.drain_ready();
+        let mut got = sent();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (1, vec![b"u:2".to_vec()], 0, true),
+                (2, vec![b"u:2".to_vec()], 0, true),
+                (2, vec![b"u:2".to_vec()], 0, true)
+            ]
+        );
+        s.track_set_prefixes(A, &[], false);
+        s.track_set_prefixes(B, &[], false);
+        assert_eq!(s.track.prefixes_len(), 0);
+        assert!(s.dbs.iter().all(|d| !d.cas.all));
+    }
+
+    #[test]
+    fn flush_empties_the_table() {
+        let mut s = shard();
+        s.track_remember(0, b"k", A);
+        s.track_remember(3, b"j", B);
+        s.track_flush();
+        assert!(!s.track.active());
+        s.dbs[0].set(b"k", rec("v"));
+        s.drain_ready();
+        assert!(sent().is_empty());
+    }
+}

@@ -582,6 +582,25 @@ pub fn client_trackinginfo(c: &mut Conn) {
     }
 }
 
+/// INFO stats: tracking table keys and items summed over shards (each key lives on one shard),
+/// and BCAST prefixes (every shard holds them all: shard 0's count).
+pub async fn info_counts(c: &Conn) -> [usize; 3] {
+    let per = c
+        .engine()
+        .on_all_shards(|s| {
+            (
+                s.track.keys_len(),
+                s.track.items_len(),
+                s.track.prefixes_len(),
+            )
+        })
+        .await;
+    let keys = per.iter().map(|p| p.0).sum();
+    let items = per.iter().map(|p| p.1).sum();
+    let prefixes = per.first().map_or(0, |p| p.2);
+    [keys, items, prefixes]
+}
+
 /// CLIENT LIST's tracking flags (`t`, `R`, `B`, in Redis's order) and `redir` field.
 pub fn list_flags(info: &ClientInfo, flags: &mut String) {
     let t = &info.tracking;
