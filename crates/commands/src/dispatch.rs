@@ -248,8 +248,11 @@ pub(crate) fn exec_shard_fn(
     let start = w.len();
     // A tracking client's read-only command remembers its keys for invalidation (families/
     // tracking); the decision also consumes CLIENT CACHING's one-command mode.
-    let reader =
-        darter_engine::tracking::take_read(tracking::tracks_reads(&registry().specs[id], sub));
+    let reader = if darter_engine::tracking::active() {
+        darter_engine::tracking::take_read(tracking::tracks_reads(&registry().specs[id], sub))
+    } else {
+        None
+    };
     let watching = !shard.cas.is_empty() || shard.track.active();
     if watching {
         // A read-only command's lookups of watched keys need no snapshot.

@@ -88,8 +88,19 @@ pub struct Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        set(self.prev.take());
+        match self.prev.take() {
+            // Nothing to restore and nothing set: no thread-local writes (every batch of every
+            // client passes here).
+            None if !ACTIVE.with(Cell::get) => {}
+            prev => set(prev),
+        }
     }
+}
+
+/// Whether a tracking client's command is running here (one thread-local load).
+#[inline]
+pub fn active() -> bool {
+    ACTIVE.with(Cell::get)
 }
 
 fn set(ctx: Option<Ctx>) {
@@ -110,7 +121,9 @@ fn set(ctx: Option<Ctx>) {
 /// Makes `ctx` the running command's context until the guard drops.
 pub fn enter(ctx: Option<Ctx>) -> Entered {
     let prev = current();
-    set(ctx);
+    if ctx.is_some() || prev.is_some() {
+        set(ctx);
+    }
     Entered { prev }
 }
 
@@ -170,11 +183,20 @@ struct Prefix {
     keys: Vec<(Box<[u8]>, u64)>,
 }
 
+/// Reader registrations below which the table is never swept of disconnected clients.
+const SWEEP_MIN: usize = 1024;
+
 /// A shard's tracking table.
 #[derive(Default)]
 pub struct TrackTable {
     keys: hashbrown::HashMap<Box<[u8]>, Vec<Reader>, foldhash::fast::FixedState>,
     prefixes: Vec<Prefix>,
+    /// Reader registrations over every key.
+    items: usize,
+    /// Disconnected clients whose registrations may remain (removed by the next sweep).
+    dead: hashbrown::HashSet<u64, foldhash::fast::FixedState>,
+    /// Registrations past which the next remember sweeps out the dead (twice what a sweep left).
+    sweep_at: usize,
 }
 
 impl TrackTable {
@@ -191,7 +213,7 @@ impl TrackTable {
 
     /// Reader registrations over every key (`tracking_total_items`, this shard's part).
     pub fn items_len(&self) -> usize {
-        self.keys.values().map(Vec::len).sum()
+        self.items
     }
 
     pub fn prefixes_len(&self) -> usize {
@@ -205,11 +227,51 @@ impl Shard {
         let v = self.track.keys.entry_ref(key).or_default();
         if !v.contains(&reader) {
             v.push(reader);
+            self.track.items += 1;
         }
         let tracked = &mut self.dbs[db].cas.tracked;
         if !tracked.contains(key) {
             tracked.insert(key.into());
         }
+        if self.track.items > self.track.sweep_at.max(SWEEP_MIN) && !self.track.dead.is_empty() {
+            self.track_sweep();
+        }
+    }
+
+    /// Client `id` disconnected: its registrations go at the next sweep (or when their keys are
+    /// written, whichever comes first), so the table stays within twice its live size.
+    pub fn track_forget(&mut self, id: u64) {
+        if self.track.keys.is_empty() {
+            return;
+        }
+        self.track.dead.insert(id);
+        if self.track.items > self.track.sweep_at.max(SWEEP_MIN)
+            || self.track.dead.len() > self.track.items
+        {
+            self.track_sweep();
+        }
+    }
+
+    /// Removes every registration of a disconnected client, and keys left with none.
+    fn track_sweep(&mut self) {
+        let dead = std::mem::take(&mut self.track.dead);
+        let mut emptied = Vec::new();
+        let mut items = 0;
+        for (k, readers) in self.track.keys.iter_mut() {
+            readers.retain(|r| !dead.contains(&r.id));
+            items += readers.len();
+            if readers.is_empty() {
+                emptied.push(k.clone());
+            }
+        }
+        for k in emptied {
+            self.track.keys.remove(&k);
+            for d in &mut self.dbs {
+                d.cas.tracked.remove(&k);
+            }
+        }
+        self.track.items = items;
+        self.track.sweep_at = 2 * items;
     }
 
     /// Remembers the keys of the running coordinator-run read command that live on this shard
@@ -259,6 +321,8 @@ impl Shard {
     /// FLUSHDB / FLUSHALL: every reader is told separately (a null), so the table is emptied.
     pub fn track_flush(&mut self) {
         self.track.keys.clear();
+        self.track.items = 0;
+        self.track.dead.clear();
         for d in &mut self.dbs {
             d.cas.tracked.clear();
         }
@@ -270,6 +334,7 @@ impl Shard {
         let writer = current_client();
         if self.dbs[db].cas.tracked.contains(key) {
             if let Some(readers) = self.track.keys.remove(key) {
+                self.track.items -= readers.len();
                 if let Some(h) = HOOK.get() {
                     for r in readers {
                         h(r, vec![key.into()], writer, false);
@@ -449,6 +514,24 @@ mod tests {
         s.track_set_prefixes(B, &[], false);
         assert_eq!(s.track.prefixes_len(), 0);
         assert!(s.dbs.iter().all(|d| !d.cas.all));
+    }
+
+    #[test]
+    fn disconnected_readers_are_swept_once_the_table_doubles() {
+        let mut s = shard();
+        for i in 0..SWEEP_MIN {
+            s.track_remember(0, format!("a{i}").as_bytes(), A);
+        }
+        s.track_forget(A.id);
+        assert_eq!(s.track.items_len(), SWEEP_MIN);
+        // The next registration past the threshold sweeps A out.
+        s.track_remember(0, b"b", B);
+        s.track_remember(0, b"c", B);
+        assert_eq!((s.track.keys_len(), s.track.items_len()), (2, 2));
+        assert!(s.dbs[0].cas.tracked.len() == 2);
+        s.dbs[0].set(b"a1", rec("v"));
+        s.drain_ready();
+        assert!(sent().is_empty());
     }
 
     #[test]

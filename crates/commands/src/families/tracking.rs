@@ -42,6 +42,8 @@ pub struct ClientTracking {
     pub prefixes: RefCell<Vec<Bytes>>,
     /// The keys of the coordinator-run read command running now (to remember on their shards).
     pub keys: RefCell<Option<Arc<Vec<Bytes>>>>,
+    /// Tracking was enabled at some point: shards may hold registrations of this client.
+    pub ever: Cell<bool>,
 }
 
 fn me() -> u32 {
@@ -89,12 +91,15 @@ fn remembers_now(info: &ClientInfo) -> bool {
         }
 }
 
-/// Redis's `trackingRememberKeys` condition on the command: read-only, not Pub/Sub.
+/// Redis's condition for remembering a command's keys (`call` and `trackingRememberKeys`):
+/// read-only, not Pub/Sub, and not a read-only script (whose own commands are remembered).
 pub fn tracks_reads(spec: &Spec, sub: Option<&'static str>) -> bool {
     let meta = sub
         .and_then(|s| spec.sub(s.as_bytes()))
         .unwrap_or(spec.meta);
-    meta.has_flag("readonly") && !meta.has_flag("pubsub")
+    meta.has_flag("readonly")
+        && !meta.has_flag("pubsub")
+        && !matches!(meta.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
 }
 
 /// Before a coordinator-run command: a read-only one of a caching client carries its keys to
@@ -291,13 +296,14 @@ pub async fn flushed(engine: &Arc<Engine>) {
         .await;
 }
 
-/// A disconnecting client's BCAST prefixes leave every shard (its other entries are forgotten
-/// lazily, as in Redis).
+/// A disconnecting client's BCAST prefixes leave every shard at once; its registrations of keys
+/// go when the keys are written or at the shard's next sweep (lazily, as in Redis, but bounded).
 pub fn forget_client(engine: &Arc<Engine>, info: &ClientInfo) {
     let t = &info.tracking;
-    if !t.on.get() || !t.bcast.get() {
+    if !t.ever.get() {
         return;
     }
+    let bcast = t.on.get() && t.bcast.get();
     t.on.set(false);
     let reader = Reader {
         id: info.id,
@@ -307,7 +313,12 @@ pub fn forget_client(engine: &Arc<Engine>, info: &ClientInfo) {
         engine.send(
             sid,
             Box::new(move || {
-                darter_engine::with_local_shard(|s| s.track_set_prefixes(reader, &[], false))
+                darter_engine::with_local_shard(|s| {
+                    if bcast {
+                        s.track_set_prefixes(reader, &[], false);
+                    }
+                    s.track_forget(reader.id);
+                })
             }),
         );
     }
@@ -455,6 +466,7 @@ pub async fn client_tracking(c: &mut Conn, args: &[Bytes]) {
     }
     // enableTracking.
     t.on.set(true);
+    t.ever.set(true);
     for f in [&t.broken, &t.bcast, &t.optin, &t.optout, &t.noloop] {
         f.set(false);
     }
