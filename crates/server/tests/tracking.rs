@@ -182,6 +182,9 @@ fn memcached_port_writes_invalidate() {
     let mut mc = std::net::TcpStream::connect(s.memcached_addr()).expect("memcached port");
     mc.write_all(b"set mc 0 0 1\r\nx\r\n").expect("write");
     assert_eq!(read(&mut t), push(&["mc"]));
+    // flush_all is a FLUSHDB of database 0: a null.
+    mc.write_all(b"flush_all\r\n").expect("write");
+    assert_eq!(read(&mut t), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
 }
 
 #[test]
@@ -300,7 +303,7 @@ fn resp2_redirect_and_a_broken_redirect() {
         assert_eq!(w.cmd(&["SET", &format!("r{n}"), "v"]), OK);
         assert_eq!(read(&mut sub), redirected(&[&format!("r{n}")]));
     }
-    // The redirect client goes away: RESP3 trackers are told, RESP2 ones only get the flag.
+    // The redirect client goes away: RESP3 trackers are told (RESP2 ones only get the flag).
     drop(sub);
     assert!(s.wait_connected_clients(5, Duration::from_secs(10)));
     assert_eq!(t3.cmd(&["GET", "r3"]), bulk("v"));
@@ -311,9 +314,10 @@ fn resp2_redirect_and_a_broken_redirect() {
         read(&mut t3),
         format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{id}\r\n")
     );
-    let info = trackers[0].cmd(&["CLIENT", "TRACKINGINFO"]);
+    // The flag is set on the tracker's thread before its push is queued.
+    let info = t3.cmd(&["CLIENT", "TRACKINGINFO"]);
     assert!(info.contains("broken_redirect"), "{info}");
-    let list = trackers[0].cmd(&["CLIENT", "INFO"]);
+    let list = t3.cmd(&["CLIENT", "INFO"]);
     assert!(list.contains(" flags=tR "), "{list}");
     assert!(list.contains(&format!(" redir={id} ")), "{list}");
 }
