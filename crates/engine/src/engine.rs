@@ -468,6 +468,9 @@ pub(crate) fn run_inbox(cx: &mut std::task::Context<'_>) -> usize {
         let next = rx.borrow_mut().poll_recv(cx);
         match next {
             std::task::Poll::Ready(Some(t)) => {
+                // The task is another client's: it must not run in the waiting command's
+                // tracking context (a task that has one carries it).
+                let _outside = crate::tracking::enter(None);
                 run_task(t);
                 n += 1;
             }
