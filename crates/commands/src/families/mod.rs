@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod function;
 pub mod generic;
 pub mod geo;
 pub mod hash;
@@ -41,4 +42,5 @@ pub static ALL: &[&[Cmd]] = &[
     command::COMMANDS,
     pubsub::COMMANDS,
     transaction::COMMANDS,
+    function::COMMANDS,
 ];
