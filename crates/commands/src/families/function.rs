@@ -342,19 +342,35 @@ pub enum RestorePolicy {
 /// (`Library x already exists` / `Function f already exists`; REPLACE replaces same-named
 /// libraries). Nothing changes on error.
 pub fn op_restore(payload: &[u8], policy: RestorePolicy) -> Result<(), String> {
-    let body = rdb::verify_footer(payload).ok_or(BAD_PAYLOAD)?;
-    let mut r = rdb::Reader::new(body);
+    rdb::verify_footer(payload).ok_or(BAD_PAYLOAD)?;
+    // Records are read from the whole payload until 10 bytes (the footer) are left, as Redis does.
+    let mut r = rdb::Reader::new(payload);
     let mut libs: Vec<LibraryInfo> = Vec::new();
     with_local(|local| -> Result<(), String> {
-        while r.remaining() > 0 {
+        while r.remaining() > 10 {
             let t = r.byte().ok_or("ERR can not read data type")?;
-            if t == rdb::OPCODE_FUNCTION_PRE_GA {
-                return Err("ERR Pre-GA function format not supported".into());
-            }
-            if t != rdb::OPCODE_FUNCTION2 {
+            if t != rdb::OPCODE_FUNCTION2 && t != rdb::OPCODE_FUNCTION_PRE_GA {
                 return Err("ERR given type is not a function".into());
             }
-            let code = r.string().ok_or("ERR Failed loading library payload")?;
+            let mut code = Vec::new();
+            if t == rdb::OPCODE_FUNCTION_PRE_GA {
+                // The release candidates' name, engine and description (ignored) come first;
+                // 7.0.15 turns them into a shebang: `#!<engine> name=<name>\n<code>`.
+                let name = r.string().ok_or("ERR Failed loading library name")?;
+                let engine = r.string().ok_or("ERR Failed loading engine name")?;
+                let has_desc = r
+                    .any_len()
+                    .ok_or("ERR Failed loading library description indicator")?;
+                if has_desc != 0 {
+                    r.string().ok_or("ERR Failed loading library description")?;
+                }
+                code.extend_from_slice(b"#!");
+                code.extend_from_slice(&engine);
+                code.extend_from_slice(b" name=");
+                code.extend_from_slice(&name);
+                code.push(b'\n');
+            }
+            code.extend(r.string().ok_or("ERR Failed loading library payload")?);
             let meta = parse_library_metadata(&code)?;
             if libs.iter().any(|l| l.name == meta.name) {
                 return Err(format!("ERR Library '{}' already exists", meta.name));

@@ -7,7 +7,8 @@
 pub const RDB_VERSION: u16 = 10;
 /// `RDB_OPCODE_FUNCTION2`: one library, followed by its code as an RDB string.
 pub const OPCODE_FUNCTION2: u8 = 245;
-/// `RDB_OPCODE_FUNCTION_PRE_GA`: the 7.0 release candidates' format, refused.
+/// `RDB_OPCODE_FUNCTION`: the 7.0 release candidates' format (name, engine, optional
+/// description, then the code), still read by 7.0.15.
 pub const OPCODE_FUNCTION_PRE_GA: u8 = 246;
 
 const fn crc_table() -> [u64; 256] {
@@ -50,7 +51,8 @@ pub fn add_footer(payload: &mut Vec<u8>) {
 }
 
 /// `verifyDumpPayload`: at least the footer, a version Redis 7.0 can read, a matching CRC.
-/// Returns the body (without the footer).
+/// Returns the body (without the footer). (RESTORE reads records from the whole payload: a
+/// record may run into the footer's bytes, as in Redis.)
 pub fn verify_footer(payload: &[u8]) -> Option<&[u8]> {
     if payload.len() < 10 {
         return None;
@@ -145,6 +147,14 @@ impl<'a> Reader<'a> {
             2 if b == 0x81 => Len::Plain(u64::from_be_bytes(self.take(8)?.try_into().ok()?)),
             2 => return None,
             _ => Len::Encoded(b & 0x3f),
+        })
+    }
+
+    /// `rdbLoadLen(rdb, NULL)`: a length, or an encoding's number taken as one.
+    pub fn any_len(&mut self) -> Option<u64> {
+        Some(match self.len()? {
+            Len::Plain(n) => n,
+            Len::Encoded(e) => e as u64,
         })
     }
 

@@ -152,8 +152,28 @@ fn dump_restore_round_trip_and_policies() {
     };
     let e = |body: &[u8]| op_restore(&payload(body), RestorePolicy::Flush).unwrap_err();
     assert_eq!(e(b"\x00"), "ERR given type is not a function");
-    assert_eq!(e(b"\xf6"), "ERR Pre-GA function format not supported");
-    assert_eq!(e(b"\xf5\x05ab"), "ERR Failed loading library payload");
+    assert_eq!(e(b"\xf6"), "ERR Failed loading library name");
+    assert_eq!(e(b"\xf6\x01a"), "ERR Failed loading engine name");
+    assert_eq!(
+        e(b"\xf6\x01a\x01b\x01"),
+        "ERR Failed loading library description"
+    );
+    assert_eq!(e(b"\xf6\x01a\x01b\x00\x02ab"), "ERR Engine 'b' not found");
+    let mut old = b"\xf6\x03old\x03LUA\x01\x04desc".to_vec();
+    rdb::write_string(
+        &mut old,
+        b"redis.register_function('pf', function() return 'p' end)",
+    );
+    op_restore(&payload(&old), RestorePolicy::Append).unwrap();
+    let l = op_list(Some(b"old"));
+    assert_eq!(
+        l[0].code,
+        &b"#!LUA name=old\nredis.register_function('pf', function() return 'p' end)"[..]
+    );
+    op_delete(b"old").unwrap();
+    // A record may run into the footer's bytes (as in Redis).
+    assert_eq!(e(b"\xf5\x05ab"), "ERR Missing library metadata");
+    assert_eq!(e(b"\xf5\x40"), "ERR Failed loading library payload");
     assert_eq!(e(b"\xf5\x02ab"), "ERR Missing library metadata");
     let mut twice = Vec::new();
     for _ in 0..2 {
