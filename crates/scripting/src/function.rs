@@ -99,12 +99,14 @@ pub fn parse_library_metadata(code: &[u8]) -> Result<LibraryMeta, String> {
     if !code.starts_with(b"#!") {
         return Err("ERR Missing library metadata".into());
     }
-    let Some(end) = code.iter().position(|&b| b == b'\n') else {
+    // Redis looks for the newline with `strchr`: a NUL before it means no newline.
+    let Some(end) = code.iter().position(|&b| b == b'\n' || b == 0) else {
         return Err("ERR Invalid library metadata".into());
     };
-    // Redis reads the code as a C string here: the shebang ends at a NUL too.
-    let line_end = code[..end].iter().position(|&b| b == 0).unwrap_or(end);
-    let line = String::from_utf8_lossy(&code[..line_end]);
+    if code[end] == 0 {
+        return Err("ERR Invalid library metadata".into());
+    }
+    let line = String::from_utf8_lossy(&code[..end]);
     let parts = match split_args(&line) {
         Some(p) if !p.is_empty() => p,
         _ => return Err("ERR Invalid library metadata".into()),

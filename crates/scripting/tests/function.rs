@@ -66,6 +66,10 @@ fn metadata_errors() {
         e("#!lua \"name=q\nreturn 1"),
         "ERR Invalid library metadata"
     );
+    assert_eq!(
+        e("#!lua name=n\0x\nreturn 1"),
+        "ERR Invalid library metadata"
+    );
     assert_eq!(e("#!lua\nreturn 1"), "ERR Library name was not given");
     assert_eq!(e("#!\nreturn 1"), "ERR Library name was not given");
     assert_eq!(e("#!luax name=x\nreturn 1"), "ERR Engine 'luax' not found");
