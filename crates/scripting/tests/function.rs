@@ -354,3 +354,22 @@ fn vm_compile(vm: &mut FunctionVm, code: &str) -> darter_scripting::CompiledLibr
     vm.compile(code.as_bytes(), &mut ToySink::default())
         .unwrap()
 }
+
+#[test]
+fn a_c_function_as_callback() {
+    let mut vm = FunctionVm::new().unwrap();
+    load(
+        &mut vm,
+        "#!lua name=t\nredis.register_function('lg', redis.log)\nredis.register_function('lg2', function(k, a) return redis.log(k, a) end)",
+    )
+    .unwrap();
+    // redis-server 7.0.15: no Lua frame to point at, so no suffix.
+    assert_eq!(
+        fcall(&mut vm, "lg", &[], &[]),
+        err("ERR First argument must be a number (log level).")
+    );
+    assert_eq!(
+        fcall(&mut vm, "lg2", &[], &[]),
+        err("ERR First argument must be a number (log level). script: lg2, on @user_function:3.")
+    );
+}

@@ -163,9 +163,19 @@ do
   L.redis = lr
 end
 
+-- A callback that is a C function (`redis.register_function('f', redis.log)`) has no Lua frame
+-- for the error to point at: Redis's reply then has no ` script: ...` suffix.
+local function handler_no_frame(err)
+  if type(err) == 'userdata' then err = unwrap(err) end
+  if type(err) ~= 'table' then err = { err = 'ERR ' .. tostring(err) } end
+  return err
+end
+
 -- FCALL: the callback gets KEYS and ARGV as its two arguments.
 local function run_function(f, keys, argv)
-  return xpcall(function() return f(keys, argv) end, handler)
+  local h = handler
+  if dbg.getinfo(f, 'S').what == 'C' then h = handler_no_frame end
+  return xpcall(function() return f(keys, argv) end, h)
 end
 
 -- FUNCTION LOAD: runs a library body once with the load-time globals and no error handler (Redis
