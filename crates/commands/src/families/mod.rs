@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod function;
 pub mod generic;
 pub mod geo;
 pub mod hash;
@@ -44,4 +45,5 @@ pub static ALL: &[&[Cmd]] = &[
     pubsub::COMMANDS,
     transaction::COMMANDS,
     scripting::COMMANDS,
+    function::COMMANDS,
 ];
