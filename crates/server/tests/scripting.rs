@@ -237,3 +237,80 @@ fn script_kill_stops_a_busy_script_and_refuses_one_that_wrote() {
     assert_eq!(runner.read_reply_raw(), b"$4\r\ndone\r\n");
     assert_eq!(other.cmd(&["GET", "wk"]), "$1\r\nw\r\n");
 }
+
+const LIB: &str = "#!lua name=bank\n\
+redis.register_function('move', function(keys, args) \
+local n = tonumber(args[1]); redis.call('decrby', keys[1], n); redis.call('incrby', keys[2], n); \
+return n end)\n\
+redis.register_function('move_named', function(keys, args) \
+local n = tonumber(args[3]); redis.call('decrby', args[1], n); redis.call('incrby', args[2], n); \
+return n end)\n\
+redis.register_function('spin', function(keys, args) local i = 0; while true do i = i + 1 end end)";
+
+#[test]
+fn fcall_transfers_keep_the_total_and_function_kill_stops_a_busy_function() {
+    let s = TestServer::start();
+    let keys = spread_keys("f", 4, SHARDS);
+    let mut admin = s.client();
+    assert_eq!(admin.cmd(&["FUNCTION", "LOAD", LIB]), "$4\r\nbank\r\n");
+    for k in &keys {
+        assert_eq!(admin.cmd(&["SET", k, "100"]), "+OK\r\n");
+    }
+    let mut threads = Vec::new();
+    for w in 0..4usize {
+        let mut c = s.client();
+        let keys = keys.clone();
+        threads.push(std::thread::spawn(move || {
+            for i in 0..150usize {
+                let from = &keys[(w + i) % 4];
+                let to = &keys[(w + 2 * i + 1) % 4];
+                if from == to {
+                    continue;
+                }
+                let r = if w % 2 == 0 {
+                    c.cmd(&["FCALL", "move", "2", from, to, "3"])
+                } else {
+                    c.cmd(&["FCALL", "move_named", "0", from, to, "3"])
+                };
+                assert_eq!(r, ":3\r\n");
+            }
+        }));
+    }
+    let mut reader = s.client();
+    for _ in 0..200 {
+        let mut args = vec!["MGET"];
+        args.extend(keys.iter().map(|k| k.as_str()));
+        assert_eq!(sum_bulks(&reader.cmd(&args)), 400);
+    }
+    for t in threads {
+        t.join().expect("worker");
+    }
+
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "20"]),
+        "+OK\r\n"
+    );
+    let mut runner = s.client();
+    // Placed round-robin right after `runner`, so on another thread: it is served.
+    let mut admin = s.client();
+    runner.send_raw(&darter_testkit::client::encode_request(&[
+        "FCALL", "spin", "0",
+    ]));
+    for _ in 0..1_000_000 {
+        let r = admin.cmd(&["PING"]);
+        if r.starts_with("-BUSY") {
+            assert_eq!(r, "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n");
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let stats = admin.cmd(&["FUNCTION", "STATS"]);
+    assert!(stats.contains("$4\r\nspin\r\n"), "{stats:?}");
+    assert!(admin.cmd(&["SCRIPT", "KILL"]).starts_with("-BUSY"));
+    assert_eq!(admin.cmd(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let r = String::from_utf8(runner.read_reply_raw()).expect("utf8");
+    assert!(
+        r.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{r:?}"
+    );
+}

@@ -24,20 +24,27 @@ use bytes::Bytes;
 use darter_resp::ReplyWriter;
 use darter_scripting::{
     flag_names, parse_library_metadata, CommandSink, CompiledLibrary, Frame, FunctionVm,
-    LibraryInfo, LogLevel, ScriptFlags, ENGINE_NAME,
+    LibraryInfo, LogLevel, RunOptions, ScriptFlags, ENGINE_NAME,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-pub static COMMANDS: &[Cmd] = &[Cmd::with_subs(
-    "function",
-    Handler::Conn(cmd_function),
-    &["load", "delete", "flush", "list", "dump", "restore", "help"],
-)];
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new("fcall", Handler::Conn(cmd_fcall)),
+    Cmd::new("fcall_ro", Handler::Conn(cmd_fcall_ro)),
+    Cmd::with_subs(
+        "function",
+        Handler::Conn(cmd_function),
+        &[
+            "load", "delete", "flush", "list", "dump", "restore", "help", "stats", "kill",
+        ],
+    ),
+];
 
 const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
 const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
 const CODE_MISSING: &str = "ERR Function code is missing";
 const FLUSH_OPTION: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
@@ -459,11 +466,114 @@ fn cmd_function(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     c.out.simple(l.as_bytes());
                 }
             }
+            b"stats" => function_stats(c),
+            b"kill" => crate::families::scripting::kill(c, false),
             _ => c
                 .out
                 .error_bytes(&errors::unknown_subcommand(&args[1], "function")),
         }
+        if matches!(sub.as_slice(), b"load" | b"delete" | b"flush" | b"restore") {
+            // Learnt lock modes belong to the libraries as they were.
+            crate::families::scripting::state::forget_modes("f:");
+        }
     })
+}
+
+/// FUNCTION STATS (Redis 7.0's `functionStatsCommand`): the running function, if any, and the
+/// engine's counts. While an EVAL script is busy it answers that script's BUSY error.
+fn function_stats(c: &mut Conn) {
+    let running = crate::families::scripting::state::busy();
+    if running.as_ref().is_some_and(|b| b.is_eval) {
+        return c.out.error(errors::BUSY_EVAL);
+    }
+    c.out.map(2);
+    c.out.bulk(b"running_script");
+    match running {
+        None => c.out.null(),
+        Some(b) => {
+            c.out.map(3);
+            c.out.bulk(b"name");
+            c.out.bulk(b.name.as_bytes());
+            c.out.bulk(b"command");
+            c.out.array(b.command.len());
+            for a in &b.command {
+                c.out.bulk(a);
+            }
+            c.out.bulk(b"duration_ms");
+            c.out.int(b.started.elapsed().as_millis() as i64);
+        }
+    }
+    let (libraries, functions) = counts();
+    c.out.bulk(b"engines");
+    c.out.map(1);
+    c.out.bulk(b"LUA");
+    c.out.map(2);
+    c.out.bulk(b"libraries_count");
+    c.out.int(libraries as i64);
+    c.out.bulk(b"functions_count");
+    c.out.int(functions as i64);
+}
+
+fn cmd_fcall(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    Box::pin(fcall(c, args, false))
+}
+
+fn cmd_fcall_ro(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
+    Box::pin(fcall(c, args, true))
+}
+
+/// FCALL / FCALL_RO (Redis 7.0's `fcallCommandGeneric`), run by the scripting family's
+/// `run_script` like EVAL, under the lock mode learnt for this library's function.
+async fn fcall(c: &mut Conn, args: Vec<Bytes>, ro_cmd: bool) {
+    use crate::families::scripting::{refuse_to_start, resp_of, run_script, write_frame, Job};
+    let Some(f) = resolve(&args[1]) else {
+        return c.out.error(FCALL_NOT_FOUND);
+    };
+    let n = match crate::args::parse_i64(&args[2]) {
+        Some(n) => n,
+        None => return c.out.error(FCALL_BAD_NUMKEYS),
+    };
+    if n > (args.len() - 3) as i64 {
+        return c.out.error(errors::NUMKEYS_TOO_MANY);
+    }
+    if n < 0 {
+        return c.out.error(errors::NUMKEYS_NEGATIVE);
+    }
+    let n = n as usize;
+    let keys = args[3..3 + n].to_vec();
+    let argv = args[3 + n..].to_vec();
+    if let Some(e) = refuse_to_start(c, &f.flags, ro_cmd) {
+        return c.out.error_bytes(e.trim_start_matches('-').as_bytes());
+    }
+    let client_resp = resp_of(c);
+    let job = Job {
+        id: format!("f:{}.{}", f.library, f.function),
+        name: f.function.to_string(),
+        is_eval: false,
+        keys: &keys,
+        flags: f.flags,
+        ro_cmd,
+        command: args.clone(),
+    };
+    let frame = run_script(c, job, &mut |sink, busy_check| {
+        with_function_vm(|vm| {
+            vm.run_function(
+                &f.library,
+                &f.function,
+                &keys,
+                &argv,
+                sink,
+                RunOptions {
+                    client_resp,
+                    name: &f.function,
+                    busy_check: Some(busy_check),
+                },
+            )
+            .unwrap_or_else(|| Frame::error(FCALL_NOT_FOUND))
+        })
+    })
+    .await;
+    write_frame(c, &frame);
 }
 
 /// `FUNCTION LOAD [REPLACE] <code>`: every argument before the last is an option.
