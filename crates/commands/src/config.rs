@@ -1486,11 +1486,19 @@ mod tests {
             "client-output-buffer-limit",
             "memcached_max_item_size",
             "notify-keyspace-events",
+            "busy-reply-threshold",
+            "lua-time-limit",
         ];
         assert_eq!(names(&["*max*", "*-*"]), want);
         assert_eq!(
             names(&["[pb]*"]),
-            ["port", "bind", "proto-max-bulk-len", "proactor_threads"]
+            [
+                "port",
+                "bind",
+                "proto-max-bulk-len",
+                "proactor_threads",
+                "busy-reply-threshold"
+            ]
         );
         assert_eq!(names(&["p\\or?"]), ["port"]);
         // Without a glob character the pattern is a name, so an escape is literal and finds nothing.
