@@ -37,6 +37,8 @@ struct Leftovers {
     list_len: u64,
     /// `myzset` holds (nearly) every `element:N` of the keyspace (ZRANGE and ZRANK read it).
     zset_populated: bool,
+    /// The `evalsha` test's script was run by body (`eval`), so the server has it.
+    script_loaded: bool,
 }
 
 impl Leftovers {
@@ -48,6 +50,7 @@ impl Leftovers {
             "zrange" | "zrank" if !self.zset_populated => {
                 Some(("zadd", populate_requests(opts.keyspace)))
             }
+            "evalsha" if !self.script_loaded => Some(("eval", 1000)),
             "lpop" | "rpop" => {
                 let need: u64 = opts
                     .pipelines
@@ -68,6 +71,7 @@ impl Leftovers {
         match test {
             "set" if requests >= populate_requests(opts.keyspace) => self.keys_populated = true,
             "zadd" if requests >= populate_requests(opts.keyspace) => self.zset_populated = true,
+            "eval" => self.script_loaded = true,
             "lpush" | "rpush" => self.list_len += requests,
             "lpop" | "rpop" => {
                 let most = requests + u64::from(opts.clients) * u64::from(pipeline);

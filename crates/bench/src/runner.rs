@@ -26,6 +26,12 @@ pub struct BenchParams {
     pub data_size: u32,
 }
 
+/// The script the `eval` and `evalsha` tests run.
+pub const RATE_LIMIT_SCRIPT: &str = "local v = redis.call('incr', KEYS[1]) \
+    if v == 1 then redis.call('expire', KEYS[1], 60) end return v";
+/// Its SHA1 (a test checks it).
+pub const RATE_LIMIT_SHA: &str = "ff193a6a5c2c5ee05768ea0e827fd71c813b035b";
+
 /// Tests redis-benchmark has no `-t` name for, run as a command line instead (its CSV row is
 /// that command). They read `myzset`, which redis-benchmark's own `zadd` test fills with
 /// `element:__rand_int__` members scored `__rand_int__`.
@@ -43,6 +49,10 @@ pub fn custom_command(test: &str) -> Option<&'static [&'static str]> {
             "10",
         ]),
         "zrank" => Some(&["ZRANK", "myzset", "element:__rand_int__"]),
+        // A small script (a fixed-window rate limiter's step) by SHA: `eval` runs it by body
+        // first, which loads it on the server.
+        "evalsha" => Some(&["EVALSHA", RATE_LIMIT_SHA, "1", "rl:__rand_int__"]),
+        "eval" => Some(&["EVAL", RATE_LIMIT_SCRIPT, "1", "rl:__rand_int__"]),
         _ => None,
     }
 }
@@ -178,6 +188,28 @@ pub fn run(p: &BenchParams, timeout: Duration) -> Result<RunOutput, String> {
 /// row per test; older versions print `"SET","123.45"` without a header. The
 /// row is matched by upper-cased test name; if there is exactly one data row
 /// it is used regardless of name (e.g. `-t ping` reports `PING_INLINE`).
+/// Splits one CSV line into cells, honouring quotes (a custom test's command line, the first
+/// cell, may hold commas) and `""` escapes.
+fn csv_cells(line: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(std::mem::take(&mut cur).trim().to_string()),
+            c => cur.push(c),
+        }
+    }
+    cells.push(cur.trim().to_string());
+    cells
+}
+
 pub fn parse_csv_rps(stdout: &str, test: &str) -> Result<f64, String> {
     let mut rps_col = 1;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -187,10 +219,7 @@ pub fn parse_csv_rps(stdout: &str, test: &str) -> Result<f64, String> {
         if !line.starts_with('"') {
             continue;
         }
-        let cells: Vec<String> = line
-            .split(',')
-            .map(|c| c.trim().trim_matches('"').to_string())
-            .collect();
+        let cells = csv_cells(line);
         if cells.first().map(String::as_str) == Some("test") {
             if let Some(i) = cells.iter().position(|c| c == "rps") {
                 rps_col = i;
@@ -224,6 +253,18 @@ pub fn parse_csv_rps(stdout: &str, test: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_evalsha_test_names_its_script() {
+        let sha = sha1_smol::Sha1::from(RATE_LIMIT_SCRIPT).digest().to_string();
+        assert_eq!(sha, RATE_LIMIT_SHA);
+    }
+
+    #[test]
+    fn a_command_line_with_commas_is_one_cell() {
+        let out = "\"test\",\"rps\"\n\"EVAL return redis.call('incr', KEYS[1]) 1 k\",\"2.50\"\n";
+        assert_eq!(parse_csv_rps(out, "evalsha").unwrap(), 2.5);
+    }
 
     #[test]
     fn parses_redis7_csv() {

@@ -193,6 +193,10 @@ fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
         && crate::families::scripting::state::any_busy()
         && !meta.has_flag("allow_busy")
         && !spec.meta.has_flag("allow_busy")
+        // SHUTDOWN NOSAVE (Redis checks only the first letter of the argument).
+        && !(meta.name == "shutdown"
+            && args.len() == 2
+            && args[1].first().is_some_and(|b| b.eq_ignore_ascii_case(&b'n')))
     {
         if let Some(e) = crate::families::scripting::busy_error() {
             return Plan::Reject {
