@@ -495,8 +495,9 @@ fn function_stats(c: &mut Conn) {
             c.out.bulk(b"name");
             c.out.bulk(b.name.as_bytes());
             c.out.bulk(b"command");
-            c.out.array(b.command.len());
-            for a in &b.command {
+            let command = b.command.lock().expect("busy command").clone();
+            c.out.array(command.len());
+            for a in &command {
                 c.out.bulk(a);
             }
             c.out.bulk(b"duration_ms");
@@ -553,7 +554,7 @@ async fn fcall(c: &mut Conn, args: Vec<Bytes>, ro_cmd: bool) {
         keys: &keys,
         flags: f.flags,
         ro_cmd,
-        command: args.clone(),
+        command: &args,
     };
     let frame = run_script(c, job, &mut |sink, busy_check| {
         with_function_vm(|vm| {

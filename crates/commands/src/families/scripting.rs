@@ -135,7 +135,7 @@ async fn eval_generic(c: &mut Conn, args: Vec<Bytes>, by_sha: bool, ro_cmd: bool
         keys: &keys,
         flags,
         ro_cmd,
-        command: args.clone(),
+        command: &args,
     };
     let frame = run_script(c, job, &mut |sink, busy_check| {
         state::with_vm(|vm| {
@@ -191,7 +191,7 @@ pub struct Job<'a> {
     /// EVAL_RO / EVALSHA_RO / FCALL_RO.
     pub ro_cmd: bool,
     /// The command line (FUNCTION STATS).
-    pub command: Vec<Bytes>,
+    pub command: &'a [Bytes],
 }
 
 /// Runs the VM once: given the sink and the busy check, returns the reply.
@@ -232,7 +232,7 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
             wrote: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             name: job.name.clone(),
-            command: job.command.clone(),
+            command: std::sync::Mutex::new(Vec::new()),
             started: Instant::now(),
         });
         let mut sink = Sink {
@@ -253,6 +253,7 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
         let mut busy_check = || {
             if guard.is_none() {
                 if busy.started.elapsed() >= threshold {
+                    *busy.command.lock().expect("busy command") = job.command.to_vec();
                     guard = Some(state::enter_busy(busy.clone()));
                 }
                 return Interrupt::Continue;

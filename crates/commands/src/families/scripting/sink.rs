@@ -9,13 +9,15 @@
 
 use super::state::Busy;
 use crate::context::Conn;
+use crate::dispatch::{exec_shard_fn, prepare_queued, Plan};
 use crate::exec::{reaches_beyond_keys, run_commands};
 use crate::families::memory;
 use crate::registry::{for_each_key, registry};
 use bytes::Bytes;
 use darter_engine::keys::shard_of;
 use darter_engine::nested::block_on;
-use darter_engine::Record;
+use darter_engine::{with_local_shard, Record};
+use std::time::Instant;
 use darter_resp::{decode, Frame, Protocol, ReplyWriter};
 use darter_scripting::{CommandSink, LogLevel};
 use std::sync::atomic::Ordering;
@@ -84,6 +86,68 @@ impl Sink<'_> {
     }
 }
 
+impl Sink<'_> {
+    /// The common case, without a hop: a shard command whose keys live on this thread's shard,
+    /// inside the run's held transaction (which has already run on that shard, so an armed hop
+    /// would run at once anyway). The undo record is taken in the same borrow of the shard.
+    fn run_local(
+        &mut self,
+        args: &[Bytes],
+        write: bool,
+        proto: Protocol,
+    ) -> Option<Result<Frame, Bytes>> {
+        darter_engine::held()?;
+        let outer_db = std::mem::replace(&mut self.c.state.db, self.db);
+        let plan = prepare_queued(self.c, args);
+        self.c.state.db = outer_db;
+        let Plan::Shard {
+            spec, sub, f, sid, ..
+        } = plan
+        else {
+            return None;
+        };
+        if !self.c.engine().is_local(sid) {
+            return None;
+        }
+        let db = self.db;
+        let save = write && self.keys_mode;
+        let mut keys = Vec::new();
+        if save {
+            for_each_key(spec_meta(spec, sub), args, |p| {
+                if !self.saved.iter().any(|(d, k, _)| *d == db && *k == args[p]) {
+                    keys.push(args[p].clone());
+                }
+            });
+        }
+        let mut w = ReplyWriter::new(proto);
+        let saved = &mut self.saved;
+        with_local_shard(|s| {
+            let now_ms = s.now_ms();
+            for k in keys {
+                let rec = s.dbs[db]
+                    .find_notouch(&k, now_ms)
+                    .map(|e| Record::copy_of(e));
+                saved.push((db, k, rec));
+            }
+            exec_shard_fn(s, f, spec.id, sub, db, args, &mut w, Instant::now(), now_ms);
+        });
+        if write {
+            self.busy.wrote.store(true, Ordering::Relaxed);
+        }
+        Some(match decode(&w.buf) {
+            Ok(Some((f, _))) => Ok(f),
+            _ => Ok(Frame::error("ERR the command produced no reply")),
+        })
+    }
+}
+
+fn spec_meta(spec: &crate::registry::Spec, sub: Option<&'static str>) -> &'static crate::meta::Meta {
+    match sub {
+        Some(_) => spec.subs.iter().copied().find(|m| Some(m.name) == sub).unwrap_or(spec.meta),
+        None => spec.meta,
+    }
+}
+
 impl CommandSink for Sink<'_> {
     fn call(&mut self, args: &[Bytes], resp: u8) -> Result<Frame, Bytes> {
         const UNKNOWN: &[u8] = b"Unknown Redis command called from script";
@@ -130,14 +194,17 @@ impl CommandSink for Sink<'_> {
             }
             self.undeclared = true;
         }
-        if write && self.keys_mode {
-            self.save_before_write(meta, args);
-        }
         let proto = if resp == 3 {
             Protocol::Resp3
         } else {
             Protocol::Resp2
         };
+        if let Some(f) = self.run_local(args, write, proto) {
+            return f;
+        }
+        if write && self.keys_mode {
+            self.save_before_write(meta, args);
+        }
         let outer_out = std::mem::replace(&mut self.c.out, ReplyWriter::new(proto));
         let outer_db = std::mem::replace(&mut self.c.state.db, self.db);
         block_on(run_commands(self.c, vec![args.to_vec()]));

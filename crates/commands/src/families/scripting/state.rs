@@ -74,6 +74,9 @@ pub fn mode(id: &str) -> Mode {
 /// Records what a run learnt. A mode only moves towards `Global` once learnt, except that a
 /// script never seen before may become `Keys` (invariant 7 of the design).
 pub fn learn(id: &str, m: Mode) {
+    if STORE.modes.read().expect("script modes").get(id) == Some(&m) {
+        return;
+    }
     let mut modes = STORE.modes.write().expect("script modes");
     match (modes.get(id), m) {
         (Some(Mode::Global), _) => {}
@@ -131,7 +134,8 @@ pub struct Busy {
     pub kill: AtomicBool,
     /// FUNCTION STATS: the function's name and the command line.
     pub name: String,
-    pub command: Vec<Bytes>,
+    /// Filled when the run becomes busy (copying it for every run would cost every run).
+    pub command: Mutex<Vec<Bytes>>,
     pub started: std::time::Instant,
 }
 
