@@ -5,7 +5,7 @@
 //! A test that needs a client to be blocked first waits for the server to report it (INFO
 //! blocked_clients, or the `b` flag in CLIENT LIST), never for a fixed time.
 
-use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys, NIL};
+use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys};
 use darter_testkit::{RawClient, TestServer};
 use std::time::Duration;
 
