@@ -1,0 +1,102 @@
+//! A real job-queue client library against darter: Bull (npm `bull`, pinned in
+//! tests/clients/bull/package-lock.json) runs its queue workflow (tests/clients/bull/workload.js:
+//! jobs added and processed by several Queue instances, priorities, delays, retries with backoff,
+//! pause/resume, stalled-job recovery, repeatable jobs, a grouped rate limiter, clean and
+//! obliterate) against a three-shard darter.
+//!
+//! Every Bull queue operation is a Lua script (EVALSHA, falling back to EVAL) that builds job keys
+//! from a prefix passed in ARGV, i.e. touches keys it never declared in KEYS (the workload's doc
+//! comment names the scripts); the scripts' keys land on every shard.
+//!
+//! Needs `node` and the npm dependencies (`npm ci` in tests/clients/bull, which scripts/test.sh
+//! does). Without them the test skips with its reason, except under CI (`CI=true`), where it fails.
+
+use darter_testkit::{TestOptions, TestServer};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workload bounds each phase itself; this only bounds a wedged node process.
+const LIMIT: Duration = Duration::from_secs(150);
+
+fn workload_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/bull")
+}
+
+/// Why the workload cannot run here, if it cannot.
+fn missing(dir: &Path) -> Option<String> {
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node {
+        return Some("node is not installed".into());
+    }
+    if !dir.join("node_modules/bull/package.json").is_file() {
+        return Some(format!(
+            "bull is not installed (run `npm ci` in {})",
+            dir.display()
+        ));
+    }
+    None
+}
+
+#[test]
+fn bull_queue_workload_passes() {
+    let dir = workload_dir();
+    if let Some(why) = missing(&dir) {
+        // scripts/test.sh installs node's deps (and fails under CI=true if it cannot); a bare
+        // `cargo test` without them skips loudly.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Bull workload is required under CI: {why}"
+        );
+        eprintln!("{why}: Bull client workload skipped");
+        return;
+    }
+    let server = TestServer::start_with(TestOptions {
+        threads: 3,
+        shards: 3,
+        ..Default::default()
+    });
+    let out_dir = std::env::temp_dir().join(format!("darter-bull-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).expect("temp dir");
+    let (out_path, err_path) = (out_dir.join("stdout"), out_dir.join("stderr"));
+    let mut child = Command::new("node")
+        .arg("workload.js")
+        .arg(server.addr().port().to_string())
+        .arg("127.0.0.1")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("start node");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let Some(status) = status else {
+        panic!("the Bull workload ran past {LIMIT:?}:\n{stdout}\n{stderr}");
+    };
+    assert!(
+        status.success() && stdout.contains("bull workload OK"),
+        "the Bull workload failed ({status}):\n{stdout}\n{stderr}"
+    );
+    // The workload obliterates its queues: nothing of its is left behind.
+    let mut c = server.client();
+    assert_eq!(c.cmd(&["DBSIZE"]), ":0\r\n", "keys left after the workload");
+}
