@@ -117,6 +117,7 @@ enum Id {
     MemcachedPort,
     MemcachedMaxItemSize,
     NotifyKeyspaceEvents,
+    BusyReplyThreshold,
 }
 
 struct Param {
@@ -211,7 +212,7 @@ const fn umem(min: i64, max: i64) -> Kind {
 /// One row per parameter, in `Id` order (which is also `CONFIG GET` order). Bounds are Redis 7.0's.
 /// `port` and `bind` are mutable in Redis, but darter does not rebind listeners, so they are immutable.
 #[rustfmt::skip]
-static TABLE: [Param; 28] = [
+static TABLE: [Param; 29] = [
     row(Id::Port, "port", int(0, 65535), IMMUTABLE, "6379"),
     row(Id::Bind, "bind", Kind::Words { max: BIND_MAX }, IMMUTABLE, "* -::*"),
     row(Id::Requirepass, "requirepass", Kind::Str { empty_is_null: true }, MUTABLE, ""),
@@ -243,6 +244,8 @@ static TABLE: [Param; 28] = [
     row(Id::MemcachedPort, "memcached_port", int(0, 65535), IMMUTABLE, "0"),
     row(Id::MemcachedMaxItemSize, "memcached_max_item_size", umem(1024, 1024 * MB), IMMUTABLE, "1mb"),
     row(Id::NotifyKeyspaceEvents, "notify-keyspace-events", Kind::KeyspaceEvents, MUTABLE, ""),
+    // How long a script runs before other clients get BUSY and SCRIPT KILL may stop it (ms).
+    Param { aliases: &["lua-time-limit"], ..row(Id::BusyReplyThreshold, "busy-reply-threshold", int(0, i64::MAX), MUTABLE, "5000") },
 ];
 
 /// The client classes `client-output-buffer-limit` sets, in its `CONFIG GET` order.
@@ -725,6 +728,10 @@ impl ConfigStore {
         }
     }
     /// Already clamped to 1..=500.
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
+    pub fn busy_reply_threshold_ms(&self) -> u64 {
+        self.num(Id::BusyReplyThreshold) as u64
+    }
     pub fn hz(&self) -> u32 {
         self.num(Id::Hz) as u32
     }

@@ -186,6 +186,19 @@ fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
             spec: Some((spec.id, sub)),
         };
     }
+    // While a script runs past `busy-reply-threshold`, only `allow-busy` commands run (Redis
+    // checks this after the subscribed-context check).
+    if crate::families::scripting::state::any_busy()
+        && !meta.has_flag("allow_busy")
+        && !spec.meta.has_flag("allow_busy")
+    {
+        if let Some(e) = crate::families::scripting::busy_error() {
+            return Plan::Reject {
+                msg: e.as_bytes().to_vec(),
+                spec: Some((spec.id, sub)),
+            };
+        }
+    }
     let (shard_fn, coord_fn) = match spec.handler {
         Handler::Conn(f) => return Plan::Coord { spec, sub, f },
         Handler::Shard(f) => (Some(f), None),

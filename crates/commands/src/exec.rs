@@ -31,10 +31,23 @@ use std::time::Instant;
 /// whole keyspace, keys computed from values): a transaction containing one holds every shard.
 /// Keyless commands of the keyspace, read or write ACL categories (FLUSHALL, KEYS, DBSIZE, ...)
 /// count too; other keyless commands (PING, ECHO, CLIENT, PUBLISH, INFO...) lock nothing.
-fn reaches_beyond_keys(meta: &crate::meta::Meta, keyless: bool) -> bool {
+/// Scripts count: they may touch keys they did not declare (docs/design/scripting.md).
+pub(crate) fn reaches_beyond_keys(meta: &crate::meta::Meta, keyless: bool) -> bool {
     matches!(
         meta.name,
-        "select" | "swapdb" | "move" | "copy" | "sort" | "sort_ro" | "debug"
+        "select"
+            | "swapdb"
+            | "move"
+            | "copy"
+            | "sort"
+            | "sort_ro"
+            | "debug"
+            | "eval"
+            | "evalsha"
+            | "eval_ro"
+            | "evalsha_ro"
+            | "fcall"
+            | "fcall_ro"
     ) || (keyless
         && meta
             .acl
@@ -89,6 +102,23 @@ impl LockPlan {
         plan
     }
 
+    /// Every shard, exclusively (a script that may touch any key).
+    pub fn global(shards: usize) -> LockPlan {
+        LockPlan {
+            per_shard: (0..shards).map(|s| (s, Vec::new())).collect(),
+            global: true,
+        }
+    }
+
+    /// Locks on `keys` of database `db` (a script's declared keys).
+    pub fn for_keys(shards: usize, db: usize, keys: &[Bytes], exclusive: bool) -> LockPlan {
+        let mut plan = LockPlan::default();
+        for k in keys {
+            plan.add(shards, db, k, exclusive);
+        }
+        plan
+    }
+
     fn add(&mut self, shards: usize, db: usize, key: &[u8], exclusive: bool) {
         let kh = key_hash(key, shards);
         let lock = LockReq {
@@ -120,7 +150,7 @@ pub async fn run_held(c: &mut Conn, tx: Option<&Transaction>, cmds: Vec<Vec<Byte
     }
 }
 
-async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
+pub(crate) async fn run_commands(c: &mut Conn, cmds: Vec<Vec<Bytes>>) {
     let mut it = cmds.into_iter().peekable();
     while let Some(args) = it.next() {
         match prepare_queued(c, &args) {

@@ -8,7 +8,8 @@
 use crate::clock::Clock;
 use crate::shard::{install_local_shard, local_shard_id, with_local_shard, Shard, ShardId};
 use crate::tx::{contain, LockReq, Panicked};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -360,7 +361,7 @@ thread_local! {
 fn thread_main(
     index: usize,
     engine: Arc<Engine>,
-    mut rx: mpsc::UnboundedReceiver<Task>,
+    rx: mpsc::UnboundedReceiver<Task>,
     init: Arc<dyn Fn(usize) + Send + Sync>,
     ready: std::sync::mpsc::Sender<()>,
 ) {
@@ -377,6 +378,8 @@ fn thread_main(
         .build()
         .expect("build runtime");
     let local = tokio::task::LocalSet::new();
+    let rx = Rc::new(RefCell::new(rx));
+    INBOX.with(|i| *i.borrow_mut() = Some(rx.clone()));
     local.block_on(&rt, async move {
         init(index);
         let _ = ready.send(());
@@ -388,12 +391,23 @@ fn thread_main(
         loop {
             tokio::select! {
                 biased;
-                t = rx.recv() => {
+                t = std::future::poll_fn(|cx| {
+                    // Remembered so a nested driver that polled the inbox with its own waker can
+                    // hand the inbox back (`crate::nested`).
+                    MAIN_WAKER.with(|w| {
+                        let mut w = w.borrow_mut();
+                        if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                            *w = Some(cx.waker().clone());
+                        }
+                    });
+                    rx.borrow_mut().poll_recv(cx)
+                }) => {
                     let Some(t) = t else { break };
                     run_task(t);
                     // Drain what is already queued before yielding back to connections.
                     for _ in 0..256 {
-                        match rx.try_recv() {
+                        let next = rx.borrow_mut().try_recv();
+                        match next {
                             Ok(t) => run_task(t),
                             Err(_) => break,
                         }
@@ -415,6 +429,45 @@ fn thread_main(
         }
     });
     ENGINE.with(|e| *e.borrow_mut() = None);
+    INBOX.with(|i| *i.borrow_mut() = None);
+}
+
+thread_local! {
+    /// This thread's inbox, shared between the thread's main loop and `crate::nested`.
+    static INBOX: RefCell<Option<Rc<RefCell<mpsc::UnboundedReceiver<Task>>>>> =
+        const { RefCell::new(None) };
+    /// The main loop's waker for the inbox.
+    static MAIN_WAKER: RefCell<Option<std::task::Waker>> = const { RefCell::new(None) };
+}
+
+/// Runs every task already waiting in this thread's inbox, registering `cx` for the next one.
+/// Returns how many ran. (`crate::nested`; outside an engine thread it does nothing.)
+pub(crate) fn run_inbox(cx: &mut std::task::Context<'_>) -> usize {
+    let Some(rx) = INBOX.with(|i| i.borrow().clone()) else {
+        return 0;
+    };
+    let mut n = 0;
+    loop {
+        // The borrow ends before the task runs (a task never reaches the inbox itself, but a
+        // nested driver inside it might).
+        let next = rx.borrow_mut().poll_recv(cx);
+        match next {
+            std::task::Poll::Ready(Some(t)) => {
+                run_task(t);
+                n += 1;
+            }
+            _ => return n,
+        }
+    }
+}
+
+/// Wakes the main loop so it polls the inbox again with its own waker.
+pub(crate) fn wake_main_loop() {
+    MAIN_WAKER.with(|w| {
+        if let Some(w) = w.borrow().as_ref() {
+            w.wake_by_ref();
+        }
+    });
 }
 
 fn run_task(t: Task) {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod engine;
 pub mod keys;
+pub mod nested;
 pub mod notify;
 pub mod shard;
 pub mod tx;

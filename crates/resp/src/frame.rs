@@ -206,7 +206,22 @@ fn line_out(out: &mut Vec<u8>, prefix: u8, body: &[u8]) {
 /// Appends `frame` in RESP. RESP3 types are written as RESP3; `Null` and `NullArray` are written in
 /// their RESP2 forms (`$-1`, `*-1`), so a RESP3 `_` does not round-trip byte for byte.
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
+    encode_as(frame, None, out)
+}
+
+/// `encode` for a client of a known protocol: a null is RESP3's `_` for a RESP3 client, and a
+/// boolean is `:1` / `:0` for a RESP2 client (as Redis's `addReplyNull` / `addReplyBool` write).
+pub fn encode_for(frame: &Frame, resp3: bool, out: &mut Vec<u8>) {
+    encode_as(frame, Some(resp3), out)
+}
+
+fn encode_as(frame: &Frame, resp3: Option<bool>, out: &mut Vec<u8>) {
+    let encode = |f: &Frame, out: &mut Vec<u8>| encode_as(f, resp3, out);
     match frame {
+        Frame::Null if resp3 == Some(true) => out.extend_from_slice(b"_\r\n"),
+        Frame::Boolean(b) if resp3 == Some(false) => {
+            out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" })
+        }
         Frame::Simple(s) => line_out(out, b'+', s),
         Frame::Error(s) => line_out(out, b'-', s),
         Frame::Integer(v) => {

@@ -25,7 +25,7 @@ pub mod frame;
 pub mod parse;
 pub mod write;
 
-pub use frame::{decode, encode, Frame};
+pub use frame::{decode, encode, encode_for, Frame};
 pub use inline::split_line;
 pub use num::string2ll;
 pub use parse::{Limits, ParseError, RequestParser};

@@ -155,8 +155,15 @@ fn g17(n: f64) -> Bytes {
 
 /// What the script returned, as the reply to a client speaking `resp` (2 or 3): RESP3-only types
 /// are already lowered to their RESP2 forms for a RESP2 client, as Redis's `addReply*` do.
-pub(crate) fn lua_to_frame(v: &Value, resp: u8) -> Frame {
+/// `luaReplyToRedisReply`: `resp` is the client's protocol; `script_resp` (`redis.setresp` when
+/// the script returned) decides booleans, as in Redis 7.0 (RESP2 scripts: true is 1, false null).
+pub(crate) fn lua_to_frame(v: &Value, resp: u8, script_resp: u8) -> Frame {
+    SCRIPT_RESP.with(|r| r.set(script_resp));
     lua_to_frame_depth(v, resp, 0)
+}
+
+thread_local! {
+    static SCRIPT_RESP: std::cell::Cell<u8> = const { std::cell::Cell::new(2) };
 }
 
 fn lua_to_frame_depth(v: &Value, resp: u8, depth: usize) -> Frame {
@@ -166,7 +173,7 @@ fn lua_to_frame_depth(v: &Value, resp: u8, depth: usize) -> Frame {
     match v {
         Value::String(s) => Frame::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
         Value::Boolean(b) => {
-            if resp == 2 {
+            if SCRIPT_RESP.with(|r| r.get()) == 2 {
                 if *b {
                     Frame::Integer(1)
                 } else {

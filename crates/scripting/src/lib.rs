@@ -29,5 +29,5 @@ mod vm;
 pub use darter_resp::Frame;
 pub use shebang::{parse_shebang, ScriptFlags};
 pub use vm::{
-    sha1hex, CommandSink, Interrupt, LogLevel, RunOptions, ScriptInfo, ScriptVm, KILLED_ERR,
+    sha1hex, CommandSink, Interrupt, ABORTED_ERR, LogLevel, RunOptions, ScriptInfo, ScriptVm, KILLED_ERR,
 };

@@ -61,7 +61,16 @@ pub trait CommandSink {
     fn acl_check_cmd(&mut self, _args: &[Bytes]) -> Result<bool, Bytes> {
         Ok(true)
     }
+    /// Asked after every `call`: true ends the run at once, uncatchably (as SCRIPT KILL does),
+    /// with [`ABORTED_ERR`]. The command layer uses it to abandon a run it will roll back and
+    /// run again (docs/design/scripting.md, "Atomicity").
+    fn abort(&self) -> bool {
+        false
+    }
 }
+
+/// The error an aborted run ends with (never shown to a client: the caller runs the script again).
+pub const ABORTED_ERR: &str = "ERR script run abandoned by the server";
 
 /// Per-run options.
 pub struct RunOptions<'a> {
@@ -212,6 +221,10 @@ impl ScriptVm {
             }
             let resp = st.resp.get();
             let reply = st.with_sink(|s| s.call(&argv, resp));
+            if st.with_sink(|s| s.abort()) == Some(true) {
+                st.killed.set(true);
+                return Err(raise_msg(ABORTED_ERR.as_bytes()));
+            }
             match reply {
                 None => Err(lua_err("redis.call outside a script run")),
                 Some(Err(text)) => fail(lua, &text),
@@ -529,7 +542,7 @@ impl ScriptVm {
             self.runner.call::<(bool, Value)>((f.clone(), k, a))
         })();
         match outcome {
-            Ok((true, v)) => lua_to_frame(&v, resp),
+            Ok((true, v)) => lua_to_frame(&v, resp, self.state.resp.get()),
             Ok((false, Value::Table(t))) => self.error_reply(&t, name),
             Ok((false, other)) => {
                 let msg = self.lua.coerce_string(other).ok().flatten();

@@ -67,8 +67,17 @@ fn eval3(body: &str) -> Frame {
 
 #[test]
 fn lua_to_reply_resp3() {
-    assert_eq!(eval3("return true"), Frame::Boolean(true));
-    assert_eq!(eval3("return false"), Frame::Boolean(false));
+    // Booleans follow the script's protocol (redis.setresp), not the client's: Redis 7.0.
+    assert_eq!(eval3("return true"), Frame::Integer(1));
+    assert_eq!(eval3("return false"), Frame::Null);
+    assert_eq!(
+        eval3("redis.setresp(3); return true"),
+        Frame::Boolean(true)
+    );
+    assert_eq!(
+        eval3("redis.setresp(3); return false"),
+        Frame::Boolean(false)
+    );
     assert_eq!(
         eval3("return {double=3.5}"),
         Frame::Double(Bytes::from_static(b"3.5"))

@@ -141,14 +141,39 @@ pub fn start(init: InitialConfig, opts: StartOptions) -> Result<Running, String>
         mc.tcp_port
             .store(a.port() as u64, std::sync::atomic::Ordering::Relaxed);
     }
+    let sampler = srv.clone();
     engine.spawn_on(0, move || {
         // INFO's instantaneous_* figures sample from start-up.
-        darter_commands::families::server::ensure_metrics_sampler(&srv.engine);
-        for l in mc_listeners {
-            tokio::task::spawn_local(memcached::accept_loop(srv.clone(), mc.clone(), l));
-        }
-        tokio::task::spawn_local(listener::accept_loop(srv, listeners));
+        darter_commands::families::server::ensure_metrics_sampler(&sampler.engine);
     });
+    // Accepting has a thread of its own, so a connection is accepted and placed even while an
+    // engine thread is inside a long script (SCRIPT KILL must get through).
+    std::thread::Builder::new()
+        .name("darter-accept".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("build the accept runtime");
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let mut loops = Vec::new();
+                for l in mc_listeners {
+                    loops.push(tokio::task::spawn_local(memcached::accept_loop(
+                        srv.clone(),
+                        mc.clone(),
+                        l,
+                    )));
+                }
+                loops.push(tokio::task::spawn_local(listener::accept_loop(
+                    srv, listeners,
+                )));
+                for l in loops {
+                    let _ = l.await;
+                }
+            });
+        })
+        .map_err(|e| format!("cannot start the accept thread: {e}"))?;
     Ok(Running {
         server,
         addrs: bound,

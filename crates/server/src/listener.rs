@@ -69,8 +69,7 @@ pub async fn accept_loop(server: Arc<Server>, listeners: Vec<StdListener>) {
                             .with_interval(Duration::from_secs((keepalive / 3).max(1))),
                     );
                 }
-                let thread = next % server.engine.num_threads();
-                next = next.wrapping_add(1);
+                let thread = pick_thread(&server, &mut next);
                 let srv = server.clone();
                 server.engine.spawn_on(thread, move || {
                     tokio::task::spawn_local(connection::serve(srv, std_stream));
@@ -81,6 +80,21 @@ pub async fn accept_loop(server: Arc<Server>, listeners: Vec<StdListener>) {
     for t in tasks {
         let _ = t.await;
     }
+}
+
+/// The next thread round-robin, skipping threads inside a script that passed
+/// `busy-reply-threshold` (their connections wait for the script; a new one, e.g. for SCRIPT
+/// KILL, should not).
+pub(crate) fn pick_thread(server: &Server, next: &mut usize) -> usize {
+    let n = server.engine.num_threads();
+    for _ in 0..n {
+        let t = *next % n;
+        *next = next.wrapping_add(1);
+        if !darter_commands::families::scripting::state::thread_busy(t) {
+            return t;
+        }
+    }
+    *next % n
 }
 
 /// Accepts the next connection as a std stream (to hand to another thread), backing off briefly

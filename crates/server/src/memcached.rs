@@ -45,8 +45,7 @@ pub async fn accept_loop(server: Arc<Server>, shared: Arc<McShared>, listener: S
         };
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
         shared.curr_connections.fetch_add(1, Ordering::Relaxed);
-        let thread = next % server.engine.num_threads();
-        next = next.wrapping_add(1);
+        let thread = crate::listener::pick_thread(&server, &mut next);
         let (srv, sh) = (server.clone(), shared.clone());
         server.engine.spawn_on(thread, move || {
             tokio::task::spawn_local(serve(srv, sh, std_stream));

@@ -14,6 +14,7 @@ pub mod hll;
 pub mod list;
 pub mod memory;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -41,4 +42,5 @@ pub static ALL: &[&[Cmd]] = &[
     command::COMMANDS,
     pubsub::COMMANDS,
     transaction::COMMANDS,
+    scripting::COMMANDS,
 ];
