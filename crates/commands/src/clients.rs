@@ -49,6 +49,8 @@ pub struct ClientInfo {
     pub closed_probe: RefCell<Option<ClosedProbe>>,
     /// Subscriptions and messages waiting to be written (families/pubsub).
     pub pubsub: crate::families::pubsub::registry::ClientPubSub,
+    /// CLIENT TRACKING state (families/tracking).
+    pub tracking: crate::families::tracking::ClientTracking,
 }
 
 /// Makes a future that resolves when the peer closed the connection.
@@ -85,6 +87,7 @@ impl ClientInfo {
             unblock_notify: tokio::sync::Notify::new(),
             closed_probe: RefCell::new(None),
             pubsub: Default::default(),
+            tracking: Default::default(),
         }
     }
 
@@ -161,6 +164,11 @@ pub fn for_each(mut f: impl FnMut(&Rc<ClientInfo>)) {
             f(c)
         }
     })
+}
+
+/// The client `id` if this thread serves it.
+pub fn find(id: u64) -> Option<Rc<ClientInfo>> {
+    CLIENTS.with(|l| l.borrow().iter().find(|c| c.id == id).cloned())
 }
 
 pub fn count() -> usize {

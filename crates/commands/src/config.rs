@@ -1302,6 +1302,7 @@ mod tests {
             ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
             ("memcached_port", "0"), ("memcached_max_item_size", "1048576"),
             ("notify-keyspace-events", ""),
+            ("busy-reply-threshold", "5000"), ("lua-time-limit", "5000"),
         ];
         let expect: Vec<(String, String)> = expect
             .iter()

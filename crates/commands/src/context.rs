@@ -42,6 +42,7 @@ pub struct Server {
 impl Server {
     pub fn new(engine: Arc<Engine>, config: Arc<ConfigStore>) -> Server {
         crate::notify::install();
+        crate::families::tracking::install();
         Server {
             engine,
             config,

@@ -16,7 +16,7 @@
 
 use crate::context::{Conn, ReplyMode, ShardCmd};
 use crate::errors;
-use crate::families::{memory, pubsub, transaction};
+use crate::families::{memory, pubsub, tracking, transaction};
 use crate::registry::{for_each_key, registry, CoordFn, Handler, ShardFn, Spec};
 use crate::stats;
 use bytes::Bytes;
@@ -187,8 +187,10 @@ fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
         };
     }
     // While a script runs past `busy-reply-threshold`, only `allow-busy` commands run (Redis
-    // checks this after the subscribed-context check).
-    if crate::families::scripting::state::any_busy()
+    // checks this after the subscribed-context check). Commands of a script or of an EXEC in
+    // progress are not refused: they were checked when EXEC / the script started.
+    if !queued
+        && crate::families::scripting::state::any_busy()
         && !meta.has_flag("allow_busy")
         && !spec.meta.has_flag("allow_busy")
     {
@@ -259,7 +261,14 @@ pub(crate) fn exec_shard_fn(
     now_ms: u64,
 ) -> Instant {
     let start = w.len();
-    let watching = !shard.cas.is_empty();
+    // A tracking client's read-only command remembers its keys for invalidation (families/
+    // tracking); the decision also consumes CLIENT CACHING's one-command mode.
+    let reader = if darter_engine::tracking::active() {
+        darter_engine::tracking::take_read(tracking::tracks_reads(&registry().specs[id], sub))
+    } else {
+        None
+    };
+    let watching = !shard.cas.is_empty() || shard.track.active();
     if watching {
         // A read-only command's lookups of watched keys need no snapshot.
         shard.dbs[db].cas_read_only(!registry().specs[id].write);
@@ -276,6 +285,9 @@ pub(crate) fn exec_shard_fn(
         f(&mut sc, w)
     });
     shard.dbs[db].report_misses = false;
+    if let Some(reader) = reader {
+        tracking::remember(shard, reader, id, sub, db, args);
+    }
     if watching {
         shard.dbs[db].cas_read_only(false);
         if r.is_ok() {
@@ -303,7 +315,20 @@ pub(crate) fn exec_shard_fn(
 }
 
 /// Executes every command of `batch` in order, appending replies to `conn.out`.
+///
+/// While a tracking client's batch is polled, shard code (inline, or in the hops it sends) knows
+/// the client (`darter_engine::tracking::Ctx`; families/tracking).
 pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
+    let info = conn.state.info.clone();
+    let mut fut = std::pin::pin!(run_batch(conn, batch));
+    std::future::poll_fn(|cx| {
+        let _g = darter_engine::tracking::enter(tracking::ctx_for(&info, info.db.get()));
+        std::future::Future::poll(fut.as_mut(), cx)
+    })
+    .await
+}
+
+async fn run_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
     // The connection stamped `last_interaction` right after the read that produced this batch.
     let mut clock = conn.state.info.last_interaction.get();
     let mut now_ms = conn.engine().clock.now_ms();
@@ -333,6 +358,7 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
             apply_reply_mode(conn, start, false);
             continue;
         }
+        let name = plan.spec().map_or("", |s| s.meta.name);
         match plan {
             Plan::Reject { msg, spec } => {
                 conn.out.error_bytes(&msg);
@@ -386,11 +412,15 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 pushes = pubsub::replies_are_pushes(spec.meta.name);
                 conn.state.info.last_cmd.set(sub.unwrap_or(spec.meta.name));
                 let t0 = clock;
-                if let Err(p) = (CatchPanic {
+                let keyed = tracking::before_coord(conn, spec, sub, &args);
+                let r = (CatchPanic {
                     inner: f(conn, args),
                 })
-                .await
-                {
+                .await;
+                if keyed {
+                    tracking::after_coord(conn);
+                }
+                if let Err(p) = r {
                     conn.out.buf.truncate(start);
                     conn.out
                         .error(&format!("ERR internal error in command: {p}"));
@@ -483,6 +513,7 @@ pub async fn execute_batch(conn: &mut Conn, batch: Vec<Vec<Bytes>>) {
                 }
             }
         }
+        tracking::after_command(conn, name);
         apply_reply_mode(conn, start, pushes);
     }
 }

@@ -112,7 +112,7 @@ impl Shard {
     pub fn drain_ready(&mut self) {
         self.serve_blocked();
         // Watchers learn of what the command (and any serving) changed.
-        if !self.cas.is_empty() {
+        if !self.cas.is_empty() || self.track.active() {
             self.settle_watches();
         }
     }

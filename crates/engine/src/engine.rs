@@ -189,7 +189,7 @@ impl Engine {
     pub fn send(&self, thread: usize, task: Task) {
         // A send fails only once the thread has stopped; the task is then dropped, and any
         // reply channel inside it reports that to its waiter.
-        let _ = self.inboxes[thread].send(task);
+        let _ = self.inboxes[thread].send(crate::tracking::carry(task));
     }
 
     /// Runs `f` on thread `thread`'s runtime (e.g. to spawn a connection task there).
@@ -204,6 +204,21 @@ impl Engine {
         R: Send + 'static,
         F: FnOnce(&mut Shard) -> R + Send + 'static,
     {
+        // A job that waits in a queue runs later inside another hop: it carries its own
+        // client context (`crate::tracking`).
+        let ctx = crate::tracking::current();
+        let f = move |s: &mut Shard| match ctx {
+            None => f(s),
+            Some(ctx) => {
+                let keys = ctx.keys.is_some();
+                let _g = crate::tracking::enter(Some(ctx));
+                let r = f(s);
+                if keys {
+                    s.track_remember_ctx();
+                }
+                r
+            }
+        };
         if let Some(h) = crate::tx::held() {
             // Inside a held transaction (EXEC): a hop of it; its locks cover `locks`.
             let (tx, rx) = oneshot::channel();
@@ -453,6 +468,9 @@ pub(crate) fn run_inbox(cx: &mut std::task::Context<'_>) -> usize {
         let next = rx.borrow_mut().poll_recv(cx);
         match next {
             std::task::Poll::Ready(Some(t)) => {
+                // The task is another client's: it must not run in the waiting command's
+                // tracking context (a task that has one carries it).
+                let _outside = crate::tracking::enter(None);
                 run_task(t);
                 n += 1;
             }

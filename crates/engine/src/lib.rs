@@ -12,6 +12,7 @@ pub mod keys;
 pub mod nested;
 pub mod notify;
 pub mod shard;
+pub mod tracking;
 pub mod tx;
 pub mod watch;
 

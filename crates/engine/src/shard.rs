@@ -51,6 +51,8 @@ pub struct Shard {
     pub blocking: crate::blocking::Blocking,
     /// WATCH registrations of keys on this shard (`crate::watch`).
     pub cas: crate::watch::CasWatches,
+    /// Client-side caching: who may cache which keys, BCAST prefixes (`crate::tracking`).
+    pub track: crate::tracking::TrackTable,
     /// `notify-keyspace-events` flags (shared with the engine and every slice).
     pub events: crate::notify::Flags,
     rng: u64,
@@ -74,6 +76,7 @@ impl Shard {
             limits: darter_collections::Limits::default(),
             blocking: Default::default(),
             cas: Default::default(),
+            track: Default::default(),
             events: Default::default(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         }
@@ -192,6 +195,10 @@ pub fn with_local_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
     LOCAL_SHARD.with(|s| {
         let mut guard = s.borrow_mut();
         let shard = guard.as_mut().expect("this thread owns no shard");
-        f(shard)
+        let r = f(shard);
+        if crate::tracking::keys_pending() {
+            shard.track_remember_ctx();
+        }
+        r
     })
 }

@@ -40,12 +40,18 @@ pub(crate) struct CasSlice {
     pub(crate) snaps: Vec<(Box<[u8]>, Option<Record>)>,
     /// The running command only reads: lookups need no snapshot (a snapshot copies the value).
     pub(crate) read_only: bool,
+    /// Keys some client may cache, read in this database (`crate::tracking`).
+    pub(crate) tracked: HashSet<Box<[u8]>>,
+    /// Some client listens to a BCAST prefix: every key is noticed (`crate::tracking`).
+    pub(crate) all: bool,
 }
 
 impl CasSlice {
     #[inline]
     pub(crate) fn is_watched(&self, key: &[u8]) -> bool {
-        !self.keys.is_empty() && self.keys.contains(key)
+        self.all
+            || (!self.keys.is_empty() && self.keys.contains(key))
+            || (!self.tracked.is_empty() && self.tracked.contains(key))
     }
 
     pub(crate) fn pending(&self) -> bool {
@@ -109,10 +115,14 @@ impl Shard {
                 self.dbs[db].cas.keys.remove(key);
             }
         }
-        if self.cas.regs.is_empty() {
+        if self.cas.regs.is_empty() && !self.track.active() {
             // Nothing recorded now can concern a later WATCH (settlement skips an empty registry).
             for d in &mut self.dbs {
+                let tracked = std::mem::take(&mut d.cas.tracked);
+                let all = d.cas.all;
                 d.cas = Default::default();
+                d.cas.tracked = tracked;
+                d.cas.all = all;
             }
         }
     }
@@ -162,11 +172,18 @@ impl Shard {
         let kb = std::mem::take(&mut self.dbs[b].cas.keys);
         self.dbs[a].cas.keys = kb;
         self.dbs[b].cas.keys = ka;
+        let ta = std::mem::take(&mut self.dbs[a].cas.tracked);
+        let tb = std::mem::take(&mut self.dbs[b].cas.tracked);
+        self.dbs[a].cas.tracked = tb;
+        self.dbs[b].cas.tracked = ta;
     }
 
     /// Flags every client watching `key` in `db` and forgets their registrations (a dirty client
     /// needs no further signals).
     fn cas_fire(&mut self, db: usize, key: &[u8]) {
+        if self.cas.regs.is_empty() {
+            return;
+        }
         if let Some(regs) = self.cas.regs.remove(&(db, Box::<[u8]>::from(key))) {
             for r in regs {
                 r.flag.store(true, Ordering::Release);
@@ -178,7 +195,7 @@ impl Shard {
     /// Turns what the slices recorded since the last settlement into flagged clients (also run by
     /// EXEC before it reads the flags).
     pub fn settle_watches(&mut self) {
-        if self.cas.regs.is_empty() {
+        if self.cas.regs.is_empty() && !self.track.active() {
             return;
         }
         let now = self.now_ms();
@@ -191,8 +208,11 @@ impl Shard {
             let snaps = std::mem::take(&mut self.dbs[db].cas.snaps);
             for k in changed {
                 self.cas_fire(db, &k);
+                self.track_fire(db, &k);
             }
             for k in expired {
+                // Expiry invalidates cached copies whatever WATCH makes of it.
+                self.track_fire(db, &k);
                 let Some(regs) = self.cas.regs.remove(&(db, k.clone())) else {
                     continue;
                 };
@@ -224,9 +244,11 @@ impl Shard {
                     .map(Record::copy_of);
                 if before != after {
                     self.cas_fire(db, &k);
+                    self.track_fire(db, &k);
                 }
             }
         }
+        self.track_broadcast();
     }
 }
 

@@ -20,6 +20,7 @@ mod bit;
 mod cjson;
 mod cmsgpack;
 mod convert;
+mod function;
 mod lstruct;
 mod raise;
 mod random;
@@ -27,7 +28,12 @@ mod shebang;
 mod vm;
 
 pub use darter_resp::Frame;
+pub use function::{
+    flag_names, parse_library_metadata, valid_name, CompiledLibrary, FunctionInfo, FunctionVm,
+    LibraryInfo, LibraryMeta, BAD_NAME_ERR, ENGINE_NAME, FLAG_NAMES,
+};
 pub use shebang::{parse_shebang, ScriptFlags};
 pub use vm::{
-    sha1hex, CommandSink, Interrupt, ABORTED_ERR, LogLevel, RunOptions, ScriptInfo, ScriptVm, KILLED_ERR,
+    sha1hex, CommandSink, Interrupt, LogLevel, RunOptions, ScriptInfo, ScriptVm, ABORTED_ERR,
+    KILLED_ERR,
 };

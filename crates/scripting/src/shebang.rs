@@ -64,7 +64,7 @@ pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
 
 /// `sdssplitargs`: whitespace-separated words with "double" (escapes) and 'single' quotes; `None`
 /// on unbalanced quotes or a closing quote not followed by a space.
-fn split_args(line: &str) -> Option<Vec<String>> {
+pub(crate) fn split_args(line: &str) -> Option<Vec<String>> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

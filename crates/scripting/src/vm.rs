@@ -3,7 +3,7 @@
 //! [`CommandSink`]. It must not know how commands run, which keys live where, or how time is kept:
 //! the sink and the busy-check closure are the caller's.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -20,8 +20,8 @@ use crate::shebang::{parse_shebang, ScriptFlags};
 pub const KILLED_ERR: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// The version the `redis` table reports (`redis.REDIS_VERSION`, `REDIS_VERSION_NUM`).
-const REDIS_VERSION: &str = "7.0.15";
-const REDIS_VERSION_NUM: i64 = 0x0007_000f;
+pub(crate) const REDIS_VERSION: &str = "7.0.15";
+pub(crate) const REDIS_VERSION_NUM: i64 = 0x0007_000f;
 
 /// Instructions between two busy checks (Redis's `luaMaskCountHook` period).
 const HOOK_PERIOD: u32 = 100_000;
@@ -95,13 +95,25 @@ pub struct ScriptInfo {
 type SinkPtr = NonNull<dyn CommandSink + 'static>;
 type BusyPtr = NonNull<dyn FnMut() -> Interrupt + 'static>;
 
+/// A function `redis.register_function` accepted while a library loads.
+pub(crate) struct Registered {
+    pub(crate) name: String,
+    /// The name as given (checked against `[a-zA-Z0-9_]+` before it is kept).
+    pub(crate) name_bytes: Vec<u8>,
+    pub(crate) description: Option<Bytes>,
+    pub(crate) flags: ScriptFlags,
+    pub(crate) callback: Function,
+}
+
 /// State the Lua callbacks reach during a run.
 #[derive(Default)]
-struct RunState {
+pub(crate) struct RunState {
     sink: Cell<Option<SinkPtr>>,
     busy: Cell<Option<BusyPtr>>,
     resp: Cell<u8>,
     killed: Cell<bool>,
+    /// `Some` while a function library loads (FUNCTION LOAD): what it registered so far.
+    pub(crate) loading: RefCell<Option<Vec<Registered>>>,
 }
 
 impl RunState {
@@ -116,10 +128,22 @@ impl RunState {
 
 /// One Lua state with Redis 7.0's sandbox and a cache of compiled scripts.
 pub struct ScriptVm {
-    lua: Lua,
+    pub(crate) lua: Lua,
     runner: Function,
     scripts: HashMap<String, (ScriptInfo, Function)>,
-    state: Rc<RunState>,
+    pub(crate) state: Rc<RunState>,
+    /// Function VMs only (`crate::function`): the FCALL runner and the library loader.
+    pub(crate) fn_runner: Option<Function>,
+    pub(crate) load_runner: Option<Function>,
+}
+
+/// Which of the sandbox's runners a run uses.
+#[derive(Clone, Copy)]
+pub(crate) enum Runner {
+    /// EVAL: KEYS and ARGV are globals; errors point at `@user_script`.
+    Script,
+    /// FCALL: KEYS and ARGV are the callback's arguments.
+    Function,
 }
 
 /// `redis.sha1hex`: lowercase hex SHA1.
@@ -156,6 +180,14 @@ fn tostring_bytes(lua: &Lua, v: &Value) -> Option<Vec<u8>> {
 
 impl ScriptVm {
     pub fn new() -> mlua::Result<Self> {
+        Self::build(false)
+    }
+
+    /// An EVAL VM (`functions == false`) or a function VM: Redis 7.0 keeps functions in a Lua
+    /// state of their own whose `redis` table lacks the EVAL-only `replicate_commands`,
+    /// `breakpoint` and `debug`, with no `__redis__err__handler` global, and whose libraries load
+    /// with the load-time globals (`crate::function`).
+    pub(crate) fn build(functions: bool) -> mlua::Result<Self> {
         // SAFETY: `debug` is what makes this "unsafe" for mlua: the sandbox keeps it only inside
         // the error handler (as Redis does) and removes it from the globals before any script runs.
         let lua = unsafe {
@@ -173,19 +205,33 @@ impl ScriptVm {
         let redis = Self::redis_table(&lua, &state)?;
         redis.raw_set("call", Self::call_impl(&lua, &state, true)?)?;
         redis.raw_set("pcall", Self::call_impl(&lua, &state, false)?)?;
+        let load_redis = if functions {
+            for k in ["replicate_commands", "breakpoint", "debug"] {
+                redis.raw_set(k, Value::Nil)?;
+            }
+            Value::Table(crate::function::load_redis_table(
+                &lua,
+                &state,
+                redis.raw_get::<Function>("log")?,
+            )?)
+        } else {
+            Value::Nil
+        };
         lua.globals().raw_set("redis", redis)?;
         let unwrap = lua.create_function(|lua, v: Value| crate::raise::unwrap(lua, v))?;
         let st = state.clone();
         let killed = lua.create_function(move |_, ()| Ok(st.killed.get()))?;
-        let runner: Function = lua
+        let (runner, fn_runner, load_runner): (Function, Option<Function>, Option<Function>) = lua
             .load(include_str!("lua/sandbox.lua"))
             .set_name("=darter")
-            .call((unwrap, killed))?;
+            .call((unwrap, killed, functions, load_redis))?;
         Ok(ScriptVm {
             lua,
             runner,
             scripts: HashMap::new(),
             state,
+            fn_runner,
+            load_runner,
         })
     }
 
@@ -470,6 +516,45 @@ impl ScriptVm {
         opts: RunOptions<'_>,
     ) -> Option<Frame> {
         let f = self.scripts.get(&sha.to_ascii_lowercase())?.1.clone();
+        let name = opts.name;
+        Some(self.run_with(&f, Runner::Script, name, keys, argv, sink, opts))
+    }
+
+    /// Calls `f` with `sink` reachable from the Lua callbacks (`redis.log` while a library
+    /// loads), cleared before returning.
+    pub(crate) fn with_sink_set<R>(
+        &self,
+        sink: &mut dyn CommandSink,
+        f: impl FnOnce(&Self) -> R,
+    ) -> R {
+        let sink_ptr: NonNull<dyn CommandSink + '_> = NonNull::from(sink);
+        // SAFETY: only the lifetime is erased; the pointer is cleared by `_guard` before this
+        // returns, so no callback can use it after the borrow ends.
+        let sink_ptr: SinkPtr = unsafe { std::mem::transmute(sink_ptr) };
+        self.state.sink.set(Some(sink_ptr));
+        struct Guard<'a>(&'a RunState);
+        impl Drop for Guard<'_> {
+            fn drop(&mut self) {
+                self.0.sink.set(None);
+            }
+        }
+        let _guard = Guard(&self.state);
+        f(self)
+    }
+
+    /// Runs `f` with one of the sandbox's runners (the body of `run`, shared with FCALL);
+    /// `name` is the script's name in error replies.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_with(
+        &mut self,
+        f: &Function,
+        runner: Runner,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        sink: &mut dyn CommandSink,
+        opts: RunOptions<'_>,
+    ) -> Frame {
         let state = self.state.clone();
         let sink_ptr: NonNull<dyn CommandSink + '_> = NonNull::from(sink);
         // SAFETY: only the lifetime is erased; the pointer is cleared by `_guard` before `run`
@@ -514,16 +599,17 @@ impl ScriptVm {
                 },
             );
         }
-        let result = self.call_script(&f, keys, argv, opts.name, opts.client_resp);
+        let result = self.call_script(f, runner, keys, argv, name, opts.client_resp);
         if state.busy.get().is_some() {
             self.lua.remove_hook();
         }
-        Some(result)
+        result
     }
 
     fn call_script(
         &self,
         f: &Function,
+        runner: Runner,
         keys: &[Bytes],
         argv: &[Bytes],
         name: &str,
@@ -539,7 +625,11 @@ impl ScriptVm {
         let outcome = (|| -> mlua::Result<(bool, Value)> {
             let k = build(keys)?;
             let a = build(argv)?;
-            self.runner.call::<(bool, Value)>((f.clone(), k, a))
+            let runner = match runner {
+                Runner::Script => &self.runner,
+                Runner::Function => self.fn_runner.as_ref().unwrap_or(&self.runner),
+            };
+            runner.call::<(bool, Value)>((f.clone(), k, a))
         })();
         match outcome {
             Ok((true, v)) => lua_to_frame(&v, resp, self.state.resp.get()),

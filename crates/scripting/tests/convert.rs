@@ -70,10 +70,7 @@ fn lua_to_reply_resp3() {
     // Booleans follow the script's protocol (redis.setresp), not the client's: Redis 7.0.
     assert_eq!(eval3("return true"), Frame::Integer(1));
     assert_eq!(eval3("return false"), Frame::Null);
-    assert_eq!(
-        eval3("redis.setresp(3); return true"),
-        Frame::Boolean(true)
-    );
+    assert_eq!(eval3("redis.setresp(3); return true"), Frame::Boolean(true));
     assert_eq!(
         eval3("redis.setresp(3); return false"),
         Frame::Boolean(false)

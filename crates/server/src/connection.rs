@@ -57,6 +57,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
         Some(&server.engine),
         &info,
     );
+    darter_commands::families::tracking::forget_client(&server.engine, &info);
     // Drop the kill hook and with it the last reference to the socket.
     info.closer.borrow_mut().take();
     clients::unregister(id);

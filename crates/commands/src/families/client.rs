@@ -1,4 +1,5 @@
-//! CLIENT: ID SETNAME GETNAME LIST INFO KILL SETINFO NO-EVICT REPLY HELP.
+//! CLIENT: ID SETNAME GETNAME LIST INFO KILL SETINFO NO-EVICT REPLY HELP; TRACKING CACHING GETREDIR
+//! TRACKINGINFO live in families/tracking.
 //!
 //! Client records live on the thread serving each connection (`clients`), so LIST and KILL ask
 //! every thread with a hop and merge the answers; nothing here reaches shard data.
@@ -15,8 +16,21 @@ pub static COMMANDS: &[Cmd] = &[Cmd::with_subs(
     "client",
     Handler::Conn(cmd_client),
     &[
-        "id", "setname", "getname", "list", "info", "kill", "setinfo", "no-evict", "reply",
-        "unblock", "help",
+        "id",
+        "setname",
+        "getname",
+        "list",
+        "info",
+        "kill",
+        "setinfo",
+        "no-evict",
+        "reply",
+        "unblock",
+        "tracking",
+        "caching",
+        "getredir",
+        "trackinginfo",
+        "help",
     ],
 )];
 
@@ -57,6 +71,10 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             b"list" => client_list(c, &args).await,
             b"kill" => client_kill(c, &args).await,
             b"unblock" => client_unblock(c, &args).await,
+            b"tracking" => super::tracking::client_tracking(c, &args).await,
+            b"caching" => super::tracking::client_caching(c, &args),
+            b"getredir" => super::tracking::client_getredir(c),
+            b"trackinginfo" => super::tracking::client_trackinginfo(c),
             b"no-evict" => {
                 if args.len() != 3 {
                     return c.out.error(errors::SYNTAX);
@@ -102,6 +120,10 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -140,6 +162,11 @@ const HELP: &[&str] = &[
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
@@ -228,6 +255,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     if ci.blocked.get() {
         flags.push('b');
     }
+    super::tracking::list_flags(ci, &mut flags);
     if ci
         .watch_dirty
         .borrow()
@@ -250,7 +278,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
     let (sub, psub, ssub) = (subs[0].len(), subs[1].len(), subs[2].len());
     drop(subs);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -273,6 +301,7 @@ pub fn format_client(ci: &ClientInfo, now: Instant) -> String {
         omem,
         qbuf + qfree + obl + omem + std::mem::size_of::<ClientInfo>(),
         ci.last_cmd.get(),
+        super::tracking::list_redir(ci),
         ci.resp.get(),
         opt_str(&ci.lib_name.borrow()),
         opt_str(&ci.lib_ver.borrow()),

@@ -201,6 +201,7 @@ fn cmd_reset(c: &mut Conn, _args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         let engine = c.engine().clone();
         super::pubsub::registry::unsubscribe_everything(Some(&engine), &c.state.info);
         super::transaction::discard(c);
+        super::tracking::reset(c).await;
         c.state.db = 0;
         c.state.info.db.set(0);
         c.state.reply_mode = ReplyMode::On;

@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod function;
 pub mod generic;
 pub mod geo;
 pub mod hash;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod tracking;
 pub mod transaction;
 pub mod zset;
 
@@ -43,4 +45,5 @@ pub static ALL: &[&[Cmd]] = &[
     pubsub::COMMANDS,
     transaction::COMMANDS,
     scripting::COMMANDS,
+    function::COMMANDS,
 ];

@@ -26,8 +26,8 @@ use crate::families::memory;
 use crate::multi::conclude;
 use crate::registry::{Cmd, Handler, LocalBoxFuture};
 use bytes::Bytes;
-use darter_engine::keys::shard_of;
 use darter_engine::held;
+use darter_engine::keys::shard_of;
 use darter_resp::{encode_for, Frame, Protocol};
 use darter_scripting::{CommandSink, Interrupt, LogLevel, RunOptions, ScriptFlags};
 use sink::Sink;
@@ -264,7 +264,10 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
             }
         };
         let frame = match tx.as_ref() {
-            Some(t) => t.run_held(async { run_vm(&mut sink, &mut busy_check) }).await,
+            Some(t) => {
+                t.run_held(async { run_vm(&mut sink, &mut busy_check) })
+                    .await
+            }
             None => run_vm(&mut sink, &mut busy_check),
         };
         drop(guard);

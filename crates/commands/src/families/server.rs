@@ -108,6 +108,7 @@ fn parse_flush_mode(args: &[Bytes]) -> Option<FlushMode> {
 /// Shard side of FLUSHDB: empties this shard's part of database `db`.
 pub fn op_flushdb(shard: &mut Shard, db: usize) {
     shard.dbs[db].clear();
+    shard.track_flush();
 }
 
 /// Shard side of FLUSHALL: empties this shard's part of every database.
@@ -115,6 +116,7 @@ pub fn op_flushall(shard: &mut Shard) {
     for db in &mut shard.dbs {
         db.clear();
     }
+    shard.track_flush();
 }
 
 /// Shard side of SWAPDB: exchanges this shard's parts of databases `a` and `b` (WATCHers told).
@@ -130,7 +132,10 @@ fn cmd_flushdb(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
         }
         let db = c.state.db;
         match global_hop(c.engine(), move |s| op_flushdb(s, db)).await {
-            Ok(_) => c.out.ok(),
+            Ok(_) => {
+                super::tracking::flushed(c.engine()).await;
+                c.out.ok()
+            }
             Err(p) => panic_reply(c, &p),
         }
     })
@@ -143,7 +148,10 @@ fn cmd_flushall(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             return c.out.error(errors::SYNTAX);
         }
         match global_hop(c.engine(), op_flushall).await {
-            Ok(_) => c.out.ok(),
+            Ok(_) => {
+                super::tracking::flushed(c.engine()).await;
+                c.out.ok()
+            }
             Err(p) => panic_reply(c, &p),
         }
     })

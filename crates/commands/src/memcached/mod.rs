@@ -882,9 +882,16 @@ fn key_vec(key: &[u8]) -> Box<[u8]> {
     key.into()
 }
 
-/// Empties database 0 on every shard in one global transaction (as FLUSHDB).
+/// Empties database 0 on every shard in one global transaction (as FLUSHDB, tracking clients
+/// included: their tables are emptied and each is sent a null).
 pub async fn flush_db0(engine: &Arc<Engine>) {
     let per_shard = (0..engine.num_shards()).map(|s| (s, Vec::new())).collect();
     let mut tx = Transaction::schedule(engine, per_shard, true).await;
-    let _ = tx.hop_all(|s: &mut Shard| s.dbs[MC_DB].clear(), true).await;
+    let _ = tx
+        .hop_all(
+            |s: &mut Shard| crate::families::server::op_flushdb(s, MC_DB),
+            true,
+        )
+        .await;
+    crate::families::tracking::flushed(engine).await;
 }

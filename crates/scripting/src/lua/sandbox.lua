@@ -2,7 +2,9 @@
 -- Runs once per VM with the real globals table. Afterwards the globals table and every library table
 -- are empty read-only proxies over hidden backing tables (Redis patches its Lua with read-only tables;
 -- stock Lua 5.1 has none, so the raw-access functions are redirected to the backing tables here).
-local unwrap, killed = ...
+-- `functions` is true for a function VM (FUNCTION LOAD / FCALL): no `__redis__err__handler` global,
+-- and `load_redis` is the `redis` table libraries see while they load.
+local unwrap, killed, functions, load_redis = ...
 local G = _G
 local rawset, rawget, next, type, error, tostring = rawset, rawget, next, type, error, tostring
 local setmetatable, getmetatable, ipairs, select, xpcall = setmetatable, getmetatable, ipairs, select, xpcall
@@ -85,7 +87,7 @@ B.xpcall = function(f, h)
   end)
 end
 
-B.__redis__err__handler = handler
+if not functions then B.__redis__err__handler = handler end
 
 -- Raw access redirected to the backing tables, refused for writes (as Redis's read-only tables).
 local function real(t)
@@ -121,11 +123,14 @@ end
 getmetatable('').__index = B.string
 B._G = G
 
+-- What the globals resolve to: B normally, the load API (only `redis`) while a library loads.
+local env = B
+local NOGLOBAL = "Script attempted to access nonexistent global variable '"
 setmetatable(G, {
   __index = function(_, k)
-    local v = B[k]
+    local v = env[k]
     if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      error(NOGLOBAL .. tostring(k) .. "'", 2)
     end
     return v
   end,
@@ -133,8 +138,54 @@ setmetatable(G, {
 })
 
 -- Runs a compiled script under the handler; KEYS and ARGV go into the backing table.
-return function(f, keys, argv)
+local function run_script(f, keys, argv)
   B.KEYS = keys
   B.ARGV = argv
   return xpcall(f, handler)
 end
+
+if not functions then return run_script end
+
+-- Redis 7.0's load-time globals (function_lua.c, LIBRARY_API): `redis` with register_function, log,
+-- the LOG_* levels and the version; reading anything else raises the nonexistent-global error.
+local L = {}
+do
+  local lr = {}
+  setmetatable(lr, {
+    __index = function(_, k)
+      local v = load_redis[k]
+      if v == nil then error(NOGLOBAL .. tostring(k) .. "'", 2) end
+      return v
+    end,
+    __newindex = ro_newindex,
+  })
+  backing[lr] = load_redis
+  L.redis = lr
+end
+
+-- A callback that is a C function (`redis.register_function('f', redis.log)`) has no Lua frame
+-- for the error to point at: Redis's reply then has no ` script: ...` suffix.
+local function handler_no_frame(err)
+  if type(err) == 'userdata' then err = unwrap(err) end
+  if type(err) ~= 'table' then err = { err = 'ERR ' .. tostring(err) } end
+  return err
+end
+
+-- FCALL: the callback gets KEYS and ARGV as its two arguments.
+local function run_function(f, keys, argv)
+  local h = handler
+  if dbg.getinfo(f, 'S').what == 'C' then h = handler_no_frame end
+  return xpcall(function() return f(keys, argv) end, h)
+end
+
+-- FUNCTION LOAD: runs a library body once with the load-time globals and no error handler (Redis
+-- calls lua_pcall without one); returns ok and the error value as Redis would see it.
+local function load_library(f)
+  env = L
+  local ok, err = pcall(f)
+  env = B
+  if not ok and type(err) == 'userdata' then err = unwrap(err) end
+  return ok, err
+end
+
+return run_script, run_function, load_library

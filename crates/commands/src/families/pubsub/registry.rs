@@ -206,7 +206,7 @@ impl ClientPubSub {
     /// `checkClientOutputBufferLimits`: `>=` the hard limit closes at once; `>=` the soft limit
     /// starts a clock and closes once it has run longer than the soft seconds). Returns false if
     /// the client was closed.
-    fn append(
+    pub(crate) fn append(
         &self,
         info: &ClientInfo,
         resp3: bool,

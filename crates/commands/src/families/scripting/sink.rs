@@ -64,7 +64,11 @@ impl Sink<'_> {
         let mut keys = Vec::new();
         for_each_key(meta, args, |p| keys.push(args[p].clone()));
         for key in keys {
-            if self.saved.iter().any(|(d, k, _)| *d == self.db && *k == key) {
+            if self
+                .saved
+                .iter()
+                .any(|(d, k, _)| *d == self.db && *k == key)
+            {
                 continue;
             }
             let db = self.db;
@@ -153,9 +157,12 @@ impl CommandSink for Sink<'_> {
     }
 
     fn acl_check_cmd(&mut self, args: &[Bytes]) -> Result<bool, Bytes> {
-        let known = args.first().and_then(|a| registry().find(a)).is_some_and(|spec| {
-            !spec.is_container() || args.len() < 2 || spec.sub(&args[1]).is_some()
-        });
+        let known = args
+            .first()
+            .and_then(|a| registry().find(a))
+            .is_some_and(|spec| {
+                !spec.is_container() || args.len() < 2 || spec.sub(&args[1]).is_some()
+            });
         if known {
             // darter has one user, allowed everything (no ACL rules yet).
             Ok(true)

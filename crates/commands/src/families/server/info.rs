@@ -4,7 +4,7 @@
 //! the `instantaneous_*` fields.
 //!
 //! Only fields darter can fill truthfully are printed. Counters of subsystems darter does not
-//! have yet (replication, eviction, pub/sub, forks, client tracking) are printed as the zeros
+//! have yet (replication, eviction, pub/sub, forks) are printed as the zeros
 //! they truly are; fields that need accounting darter does not do yet (allocator resident
 //! pages, Lua memory, `rdb_changes_since_last_save`, per-command latency percentiles) are left
 //! out rather than guessed. The memory figures come from `families::memory` (the counting
@@ -135,6 +135,10 @@ struct Gathered {
     memory: MemoryReport,
     /// Unique channels, patterns and shard channels with subscribers.
     pubsub: [usize; 3],
+    /// Clients with tracking on.
+    tracking_clients: usize,
+    /// Tracking table keys, items (reader registrations) and BCAST prefixes.
+    tracking: [usize; 3],
 }
 
 /// INFO [section ...]: a bulk string in RESP2, a verbatim string (`txt`) in RESP3.
@@ -155,22 +159,25 @@ pub(super) fn cmd_info(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                 g.threads.merge(t);
             }
             g.pubsub = crate::families::pubsub::info_counts(c).await;
+            g.tracking = crate::families::tracking::info_counts(c).await;
         }
         if sections.has("clients") {
             let per_thread = c
                 .engine()
                 .on_all_threads(|_| {
-                    let (mut i, mut o, mut b, mut t) = (0, 0, 0, 0);
+                    let (mut i, mut o, mut b, mut t, mut tr) = (0, 0, 0, 0, 0);
                     clients::for_each(|ci| {
                         i = i.max(ci.query_buf.get());
                         o = o.max(ci.out_buf.get());
                         b += usize::from(ci.blocked.get());
                         t += usize::from(ci.blocked_with_timeout.get());
+                        tr += usize::from(ci.tracking.on.get());
                     });
-                    (i, o, b, t)
+                    (i, o, b, t, tr)
                 })
                 .await;
-            for (i, o, b, t) in per_thread {
+            for (i, o, b, t, tr) in per_thread {
+                g.tracking_clients += tr;
                 g.blocked_with_timeout += t;
                 g.max_input_buffer = g.max_input_buffer.max(i);
                 g.max_output_buffer = g.max_output_buffer.max(o);
@@ -359,8 +366,7 @@ fn clients_section(s: &mut String, c: &Conn, g: &Gathered) {
     field!(s, "client_recent_max_input_buffer", g.max_input_buffer);
     field!(s, "client_recent_max_output_buffer", g.max_output_buffer);
     field!(s, "blocked_clients", g.blocked_clients);
-    // No client tracking yet.
-    field!(s, "tracking_clients", 0);
+    field!(s, "tracking_clients", g.tracking_clients);
     field!(s, "clients_in_timeout_table", g.blocked_with_timeout);
 }
 
@@ -559,12 +565,15 @@ fn stats_section(s: &mut String, c: &Conn, g: &Gathered) {
         "latest_fork_usec",
         "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys", "active_defrag_hits",
         "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses",
-        "total_active_defrag_time", "current_active_defrag_time", "tracking_total_keys",
-        "tracking_total_items", "tracking_total_prefixes", "unexpected_error_replies",
+        "total_active_defrag_time", "current_active_defrag_time",
     ];
     for k in zeros {
         field!(s, k, 0);
     }
+    field!(s, "tracking_total_keys", g.tracking[0]);
+    field!(s, "tracking_total_items", g.tracking[1]);
+    field!(s, "tracking_total_prefixes", g.tracking[2]);
+    field!(s, "unexpected_error_replies", 0);
     field!(s, "total_error_replies", t.total_error_replies);
     field!(s, "dump_payload_sanitizations", 0);
     field!(s, "io_threaded_reads_processed", 0);
