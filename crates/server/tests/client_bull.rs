@@ -108,3 +108,49 @@ fn bull_queue_workload_passes() {
     let mut c = server.client();
     assert_eq!(c.cmd(&["DBSIZE"]), ":0\r\n", "keys left after the workload");
 }
+
+/// Bull's first phase, reduced: two connections each pipeline 50 EVALs of a script never run
+/// before. The nested `redis.call` driver used to poll inside a connection task whose tokio coop
+/// budget the long pipeline had used up, so a hop's reply never looked ready and the server
+/// wedged (deterministically with one thread, often with three).
+#[test]
+fn pipelined_evals_from_two_connections_complete() {
+    for threads in [1, 3] {
+        let s = TestServer::start_with(TestOptions {
+            threads,
+            shards: threads,
+            ..Default::default()
+        });
+        let script = format!("-- {threads}\nreturn redis.call('INCR', KEYS[1])");
+        let one = darter_testkit::client::encode_request(&["EVAL", &script, "1", "samekey"]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..2 {
+            let mut c = s.client();
+            let (tx, req) = (tx.clone(), one.repeat(50));
+            std::thread::spawn(move || {
+                c.send_raw(&req);
+                let replies: Vec<Vec<u8>> = (0..50).map(|_| c.read_reply_raw()).collect();
+                let _ = tx.send(replies);
+            });
+        }
+        let mut all = Vec::new();
+        for _ in 0..2 {
+            let replies = rx
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("pipelined EVALs never answered ({threads} threads)"));
+            all.extend(replies);
+        }
+        // Every INCR ran once: the replies are 1..=100 in some interleaving.
+        let mut n: Vec<i64> = all
+            .iter()
+            .map(|r| {
+                let t = String::from_utf8_lossy(r);
+                t.trim_start_matches(':').trim().parse().expect("an integer reply")
+            })
+            .collect();
+        n.sort_unstable();
+        assert_eq!(n, (1..=100).collect::<Vec<i64>>(), "{threads} threads");
+        assert_eq!(s.client().cmd(&["GET", "samekey"]), "$3\r\n100\r\n");
+    }
+}
+
