@@ -145,7 +145,10 @@ fn pipelined_evals_from_two_connections_complete() {
             .iter()
             .map(|r| {
                 let t = String::from_utf8_lossy(r);
-                t.trim_start_matches(':').trim().parse().expect("an integer reply")
+                t.trim_start_matches(':')
+                    .trim()
+                    .parse()
+                    .expect("an integer reply")
             })
             .collect();
         n.sort_unstable();
@@ -153,4 +156,3 @@ fn pipelined_evals_from_two_connections_complete() {
         assert_eq!(s.client().cmd(&["GET", "samekey"]), "$3\r\n100\r\n");
     }
 }
-
