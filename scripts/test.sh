@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh machine with a Rust toolchain:
 #   1. installs redis-server and redis-tools, and memcached (Debian packages) when missing, for the
 #      differential tests, and stops the services the packages auto-start (tests use their own
-#      private servers);
+#      private servers); pymemcache and node with Bull's npm dependencies for the client tests;
 #   2. cargo fmt --check, cargo clippy -D warnings, then every test (cargo-nextest when installed,
 #      else cargo test), ending with the runner's summary line, which CI reads.
 # Usage: scripts/test.sh            (CI runs it through .ci/run with CI=true)
@@ -83,6 +83,38 @@ elif command -v python3 >/dev/null 2>&1; then
         exit 1
     else
         echo "warning: pymemcache not installed; its test will skip" >&2
+    fi
+fi
+
+# Bull (npm) for the job-queue client test (crates/server/tests/client_bull.rs): node and the
+# pinned npm dependencies of tests/clients/bull, installed with `npm ci` when node_modules is
+# missing.
+BULL_DIR=tests/clients/bull
+if [ -f "$BULL_DIR/node_modules/bull/package.json" ]; then
+    echo "found bull's npm dependencies"
+else
+    if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+        echo "installing nodejs and npm with apt-get"
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then
+            SUDO="sudo"
+        fi
+        { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+            && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+                --no-install-recommends nodejs npm >/dev/null; } || true
+    fi
+    if command -v npm >/dev/null 2>&1; then
+        echo "installing bull's npm dependencies (npm ci in $BULL_DIR)"
+        # --ignore-scripts: the only install script is an optional native msgpack speed-up.
+        (cd "$BULL_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || true
+    fi
+    if [ -f "$BULL_DIR/node_modules/bull/package.json" ]; then
+        echo "installed bull's npm dependencies"
+    elif [ "${CI:-}" = "true" ]; then
+        echo "error: could not install node/npm or bull's npm dependencies ($BULL_DIR)" >&2
+        exit 1
+    else
+        echo "warning: bull's npm dependencies not installed; its test will skip" >&2
     fi
 fi
 

@@ -51,7 +51,11 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     });
     let waker = Waker::from(unpark.clone());
     let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
+    // Unconstrained: this runs inside the poll of a connection task, whose tokio coop budget
+    // only refills when that task yields to the runtime, which it cannot do while a script runs.
+    // A task that used up its budget (a long pipeline of EVALs) would otherwise get Pending from
+    // every tokio resource (a hop's oneshot reply), woken at once, forever.
+    let mut fut = std::pin::pin!(tokio::task::unconstrained(fut));
     let mut used_inbox = false;
     let out = loop {
         unpark.woken.store(false, Ordering::Release);

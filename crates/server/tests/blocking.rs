@@ -5,7 +5,7 @@
 //! A test that needs a client to be blocked first waits for the server to report it (INFO
 //! blocked_clients, or the `b` flag in CLIENT LIST), never for a fixed time.
 
-use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys, NIL};
+use darter_testkit::helpers::{await_blocked, bulk, int, read, send, spread_keys};
 use darter_testkit::{RawClient, TestServer};
 use std::time::Duration;
 
@@ -58,10 +58,12 @@ fn timeouts_answer_nil_and_non_empty_keys_answer_at_once() {
     let s = TestServer::start();
     let mut c = s.client();
     assert_eq!(c.cmd(&["BLPOP", "none", "0.05"]), "*-1\r\n");
+    // Moves too: Redis answers a timed-out BLMOVE / BRPOPLPUSH with a null array.
     assert_eq!(
         c.cmd(&["BLMOVE", "none", "d", "LEFT", "RIGHT", "0.01"]),
-        NIL
+        "*-1\r\n"
     );
+    assert_eq!(c.cmd(&["BRPOPLPUSH", "none", "d", "0.01"]), "*-1\r\n");
     assert_eq!(c.cmd(&["BLMPOP", "0.01", "1", "none", "LEFT"]), "*-1\r\n");
     assert!(!c.cmd(&["HELLO", "3"]).is_empty());
     assert_eq!(c.cmd(&["BLPOP", "none", "0.01"]), "_\r\n");
@@ -101,6 +103,11 @@ fn client_unblock_wakes_with_timeout_or_error() {
     send(&mut c, &["BLPOP", "k", "0"]);
     await_blocked(&mut admin, 1);
     assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), int(1));
+    assert_eq!(read(&mut c), "*-1\r\n");
+    // A move unblocked as timed out answers a null array too (replyToBlockedClientTimedOut).
+    send(&mut c, &["BRPOPLPUSH", "k", "d", "0"]);
+    await_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]), int(1));
     assert_eq!(read(&mut c), "*-1\r\n");
     send(&mut c, &["BRPOPLPUSH", "k", "d", "0"]);
     await_blocked(&mut admin, 1);

@@ -82,8 +82,16 @@ enum Op {
 }
 
 impl Op {
-    /// The reply when the timeout expires: a null array for pops, a null bulk for moves.
+    /// The reply when the timeout expires (or CLIENT UNBLOCK ... TIMEOUT): a null array for every
+    /// form, moves included, as Redis's `replyToBlockedClientTimedOut` (RESP2 `*-1`; clients such
+    /// as ioredis read either null, but the bytes are Redis's).
     fn timeout_reply(&self, w: &mut ReplyWriter) {
+        w.null_array()
+    }
+
+    /// The reply when the command may not block (inside MULTI/EXEC or a script) and no key can
+    /// serve it: Redis's blmoveGenericCommand answers a null bulk there, the pops a null array.
+    fn no_block_reply(&self, w: &mut ReplyWriter) {
         match self {
             Op::Move { .. } => w.null(),
             _ => w.null_array(),
@@ -480,10 +488,10 @@ async fn block(c: &mut Conn, keys: Vec<Bytes>, op: Op, timeout_ms: u64) {
             Ok(Attempt::Done(reply)) => return c.out.raw(&reply),
             Ok(Attempt::Blocked) => {}
         }
-        // Inside EXEC a blocking command never blocks: it times out at once.
+        // Inside EXEC a blocking command never blocks: it answers as if timed out at once.
         if darter_engine::in_held() && waiter.claim() {
             unregister(c, &keys, waiter.id);
-            return op.timeout_reply(&mut c.out);
+            return op.no_block_reply(&mut c.out);
         }
         let info = c.state.info.clone();
         let mut rx = rx;
