@@ -256,7 +256,9 @@ mod tests {
 
     #[test]
     fn the_evalsha_test_names_its_script() {
-        let sha = sha1_smol::Sha1::from(RATE_LIMIT_SCRIPT).digest().to_string();
+        let sha = sha1_smol::Sha1::from(RATE_LIMIT_SCRIPT)
+            .digest()
+            .to_string();
         assert_eq!(sha, RATE_LIMIT_SHA);
     }
 

@@ -18,6 +18,7 @@ use bytes::BytesMut;
 use darter_commands::clients::{self, ClientInfo};
 use darter_commands::{execute_batch, Conn, Server};
 use darter_resp::{Limits, RequestParser};
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::rc::Rc;
@@ -79,10 +80,15 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
         let _ = closer.get_ref().shutdown(std::net::Shutdown::Both);
     }));
     // Blocked commands do not read the socket; this lets them notice the peer closing.
+    // Bytes it reads meanwhile (pipelined commands after the blocking one) wait in `stash` for
+    // the connection loop, which takes them before reading the socket again.
     let probe_sock = sock.clone();
+    let stash: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let probe_stash = stash.clone();
     *conn.state.info.closed_probe.borrow_mut() = Some(Rc::new(move || {
         let s = probe_sock.clone();
-        Box::pin(async move { peer_closed(&s).await })
+        let st = probe_stash.clone();
+        Box::pin(async move { peer_closed(&s, &st).await })
     }));
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -94,73 +100,80 @@ async fn run(conn: &mut Conn, stream: TcpStream) -> io::Result<()> {
     // Pending pub/sub messages met a full socket: wait for it to drain.
     let mut push_blocked = false;
     loop {
-        // Read what is available; meanwhile write pub/sub messages as they arrive.
-        let mut guard = tokio::select! {
-            biased;
-            g = sock.readable() => g?,
-            _ = info.pubsub.ready(), if !push_blocked => {
-                if info.killed.get() {
+        let stashed = std::mem::take(&mut *stash.borrow_mut());
+        let n = if !stashed.is_empty() {
+            inbuf.extend_from_slice(&stashed);
+            stashed.len()
+        } else {
+            // Read what is available; meanwhile write pub/sub messages as they arrive.
+            let mut guard = tokio::select! {
+                biased;
+                g = sock.readable() => g?,
+                _ = info.pubsub.ready(), if !push_blocked => {
+                    if info.killed.get() {
+                        return Ok(());
+                    }
+                    push_blocked = flush_pushes(&sock, conn)?;
+                    continue;
+                }
+                g = sock.writable(), if push_blocked => {
+                    let mut g = g?;
+                    push_blocked = flush_pushes(&sock, conn)?;
+                    if push_blocked {
+                        g.clear_ready();
+                    }
+                    continue;
+                }
+                _ = &mut idle => {
+                    tracing::debug!(client = info.id, "closing idle client");
                     return Ok(());
                 }
-                push_blocked = flush_pushes(&sock, conn)?;
-                continue;
-            }
-            g = sock.writable(), if push_blocked => {
-                let mut g = g?;
-                push_blocked = flush_pushes(&sock, conn)?;
-                if push_blocked {
-                    g.clear_ready();
-                }
-                continue;
-            }
-            _ = &mut idle => {
-                tracing::debug!(client = info.id, "closing idle client");
+            };
+            if info.killed.get() {
                 return Ok(());
             }
-        };
-        if info.killed.get() {
-            return Ok(());
-        }
-        let want = parser.needed_hint();
-        let n = if want > READ_CHUNK {
-            // A large bulk is arriving: read straight into the input buffer.
-            let old = inbuf.len();
-            let take = want.min(64 * 1024 * 1024);
-            inbuf.resize(old + take, 0);
-            let r = sock.get_ref().read(&mut inbuf[old..]);
-            let got = *r.as_ref().unwrap_or(&0);
-            inbuf.truncate(old + got);
-            match r {
-                Ok(n) if n < take => {
-                    guard.clear_ready();
-                    n
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        } else {
-            match sock.get_ref().read(&mut chunk) {
-                Ok(n) => {
-                    if n < chunk.len() {
+            let want = parser.needed_hint();
+            let n = if want > READ_CHUNK {
+                // A large bulk is arriving: read straight into the input buffer.
+                let old = inbuf.len();
+                let take = want.min(64 * 1024 * 1024);
+                inbuf.resize(old + take, 0);
+                let r = sock.get_ref().read(&mut inbuf[old..]);
+                let got = *r.as_ref().unwrap_or(&0);
+                inbuf.truncate(old + got);
+                match r {
+                    Ok(n) if n < take => {
                         guard.clear_ready();
+                        n
                     }
-                    inbuf.extend_from_slice(&chunk[..n]);
-                    n
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    continue;
+            } else {
+                match sock.get_ref().read(&mut chunk) {
+                    Ok(n) => {
+                        if n < chunk.len() {
+                            guard.clear_ready();
+                        }
+                        inbuf.extend_from_slice(&chunk[..n]);
+                        n
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+            };
+            drop(guard);
+            n
         };
-        drop(guard);
         if n == 0 {
             return Ok(()); // EOF
         }
@@ -258,18 +271,24 @@ async fn idle_expired(server: Arc<Server>, info: Rc<ClientInfo>) {
     }
 }
 
-/// Resolves once the peer has closed (EOF or a socket error). Data arriving instead (pipelined
-/// commands after a blocking one) is left for the connection loop, and this never resolves: the
-/// closing is then noticed when the loop reads again, as Redis notices it.
-async fn peer_closed(sock: &AsyncFd<TcpStream>) {
+/// Resolves once the peer has closed (EOF or a socket error). Data arriving meanwhile (pipelined
+/// commands after a blocking one) is read into `stash` for the connection loop, as Redis keeps
+/// reading a blocked client's query buffer, so a close behind them is still noticed (a client
+/// that sends QUIT and closes while blocked). Past `STASH_MAX` it stops reading and never
+/// resolves: the loop notices the close when it reads again.
+async fn peer_closed(sock: &AsyncFd<TcpStream>, stash: &RefCell<Vec<u8>>) {
+    const STASH_MAX: usize = 64 * 1024 * 1024;
+    let mut chunk = [0u8; 16 * 1024];
     loop {
+        if stash.borrow().len() >= STASH_MAX {
+            return std::future::pending().await;
+        }
         let Ok(mut g) = sock.readable().await else {
             return;
         };
-        let mut b = [0u8; 1];
-        match sock.get_ref().peek(&mut b) {
+        match sock.get_ref().read(&mut chunk) {
             Ok(0) => return,
-            Ok(_) => return std::future::pending().await,
+            Ok(n) => stash.borrow_mut().extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => g.clear_ready(),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return,

@@ -267,3 +267,32 @@ fn pushes_by_multi_key_commands_wake_waiters_once_complete() {
     );
     assert_eq!(admin.cmd(&["EXISTS", other]), int(0));
 }
+
+/// A client that pipelines more commands behind a blocking one, then sends QUIT and closes while
+/// blocked (Bull's local pause), is noticed at once, as Redis notices it: what it pipelined never
+/// runs, so later pushes stay in the list.
+#[test]
+fn a_blocked_client_closing_behind_pipelined_commands_is_dropped_with_them() {
+    let s = TestServer::start();
+    let mut admin = s.client();
+    let mut c = s.client();
+    let mut pipe = Vec::new();
+    for _ in 0..4 {
+        pipe.extend(darter_testkit::client::encode_request(&[
+            "BRPOPLPUSH",
+            "bq",
+            "ba",
+            "5",
+        ]));
+    }
+    c.send_raw(&pipe);
+    await_blocked(&mut admin, 1);
+    c.send_raw(&darter_testkit::client::encode_request(&["QUIT"]));
+    c.tcp()
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    assert!(s.wait_connected_clients(1, Duration::from_secs(10)));
+    assert_eq!(admin.cmd(&["LPUSH", "bq", "j1", "j2", "j3", "j4"]), int(4));
+    assert_eq!(admin.cmd(&["LLEN", "bq"]), int(4));
+    assert_eq!(admin.cmd(&["LLEN", "ba"]), int(0));
+}

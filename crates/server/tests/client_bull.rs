@@ -8,15 +8,10 @@
 //! from a prefix passed in ARGV, i.e. touches keys it never declared in KEYS (the workload's doc
 //! comment names the scripts); the scripts' keys land on every shard.
 //!
-//! Ignored for now: against darter the workload still fails in two places, while it passes against
-//! redis-server 7.0.15. (1) Local pause (`queue.pause(true)`, phases remove and pause): Bull sends
-//! QUIT and closes its blocking connection while a BRPOPLPUSH is blocked with more BRPOPLPUSHes
-//! pipelined behind it; darter does not notice the close while the blocked command waits with
-//! unread input (`peer_closed` in crates/server/src/connection.rs stops watching once data
-//! arrives), so the queued BRPOPLPUSHes later move jobs to `active` for a dead client and they stay
-//! there. (2) The rate limiter with a `groupKey` (phase limiter) leaves one or two jobs in `active`
-//! without a lock or processedOn (not yet diagnosed). Run it with `cargo nextest run -p
-//! darter-server --test client_bull --run-ignored all` and drop the `#[ignore]` once both are fixed.
+//! It passed against redis-server 7.0.15 first; against darter it needed two fixes: the
+//! cooperative-budget fix in `engine::nested` (pipelined EVALs) and noticing a blocked client's
+//! close behind pipelined input (Bull's local pause sends QUIT and closes while a BRPOPLPUSH
+//! blocks with more queued; `peer_closed` in crates/server/src/connection.rs).
 //!
 //! Needs `node` and the npm dependencies (`npm ci` in tests/clients/bull, which scripts/test.sh
 //! does). Without them the test skips with its reason, except under CI (`CI=true`), where it fails.
@@ -54,8 +49,6 @@ fn missing(dir: &Path) -> Option<String> {
 }
 
 #[test]
-#[ignore = "fails against darter: a blocked client's close goes unnoticed behind pipelined \
-            input (Bull's local pause), and the grouped rate limiter leaves jobs active"]
 fn bull_queue_workload_passes() {
     let dir = workload_dir();
     if let Some(why) = missing(&dir) {

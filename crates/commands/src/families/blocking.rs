@@ -506,7 +506,9 @@ async fn block(c: &mut Conn, keys: Vec<Bytes>, op: Op, timeout_ms: u64) {
                     match why {
                         Woken::Timeout | Woken::UnblockedTimeout => op.timeout_reply(&mut c.out),
                         Woken::UnblockedError => c.out.error(UNBLOCKED),
-                        Woken::Gone => {}
+                        // The client went away: like Redis freeing it, run nothing it
+                        // pipelined after this command.
+                        Woken::Gone => c.state.close_after_reply = true,
                     }
                     return;
                 }

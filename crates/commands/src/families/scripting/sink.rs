@@ -17,11 +17,11 @@ use bytes::Bytes;
 use darter_engine::keys::shard_of;
 use darter_engine::nested::block_on;
 use darter_engine::{with_local_shard, Record};
-use std::time::Instant;
 use darter_resp::{decode, Frame, Protocol, ReplyWriter};
 use darter_scripting::{CommandSink, LogLevel};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub struct Sink<'a> {
     pub c: &'a mut Conn,
@@ -141,9 +141,17 @@ impl Sink<'_> {
     }
 }
 
-fn spec_meta(spec: &crate::registry::Spec, sub: Option<&'static str>) -> &'static crate::meta::Meta {
+fn spec_meta(
+    spec: &crate::registry::Spec,
+    sub: Option<&'static str>,
+) -> &'static crate::meta::Meta {
     match sub {
-        Some(_) => spec.subs.iter().copied().find(|m| Some(m.name) == sub).unwrap_or(spec.meta),
+        Some(_) => spec
+            .subs
+            .iter()
+            .copied()
+            .find(|m| Some(m.name) == sub)
+            .unwrap_or(spec.meta),
         None => spec.meta,
     }
 }
