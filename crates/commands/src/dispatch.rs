@@ -100,6 +100,16 @@ pub(crate) enum Plan {
     },
 }
 
+/// SHUTDOWN NOSAVE, which runs even while a script is busy (Redis checks only the first letter
+/// of the argument).
+fn is_shutdown_nosave(name: &str, args: &[Bytes]) -> bool {
+    name == "shutdown"
+        && args.len() == 2
+        && args[1]
+            .first()
+            .is_some_and(|b| b.eq_ignore_ascii_case(&b'n'))
+}
+
 pub(crate) fn prepare(conn: &Conn, args: &[Bytes]) -> Plan {
     plan(conn, args, false)
 }
@@ -193,10 +203,7 @@ fn plan(conn: &Conn, args: &[Bytes], queued: bool) -> Plan {
         && crate::families::scripting::state::any_busy()
         && !meta.has_flag("allow_busy")
         && !spec.meta.has_flag("allow_busy")
-        // SHUTDOWN NOSAVE (Redis checks only the first letter of the argument).
-        && !(meta.name == "shutdown"
-            && args.len() == 2
-            && args[1].first().is_some_and(|b| b.eq_ignore_ascii_case(&b'n')))
+        && !is_shutdown_nosave(meta.name, args)
     {
         if let Some(e) = crate::families::scripting::busy_error() {
             return Plan::Reject {
