@@ -314,3 +314,57 @@ fn fcall_transfers_keep_the_total_and_function_kill_stops_a_busy_function() {
         "{r:?}"
     );
 }
+
+/// On one thread every declared key is local, so per-key runs go without a transaction: a script
+/// calling a command that cannot run inline (TIME) falls back to one with its effects counted
+/// once, a data-dependent script is still undone and rerun, and transfers keep their total.
+#[test]
+fn runs_without_a_transaction_on_the_local_shard_stay_exact() {
+    let s = TestServer::start_with(darter_testkit::TestOptions {
+        threads: 1,
+        ..Default::default()
+    });
+    let mut c = s.client();
+    let with_time =
+        "redis.call('incr', KEYS[1]); redis.call('time'); return redis.call('get', KEYS[1])";
+    for i in 1..=20 {
+        assert_eq!(
+            c.cmd(&["EVAL", with_time, "1", "t"]),
+            format!("${}\r\n{i}\r\n", i.to_string().len())
+        );
+    }
+    let follow = FOLLOW.replace("KEYS[1] .. ':runs'", "KEYS[2]");
+    for _ in 0..3 {
+        assert_eq!(c.cmd(&["EVAL", &follow, "2", "ptr", "runs"]), ":0\r\n");
+    }
+    assert_eq!(c.cmd(&["SET", "ptr", "target"]), "+OK\r\n");
+    for i in 1..=5 {
+        assert_eq!(
+            c.cmd(&["EVAL", &follow, "2", "ptr", "runs"]),
+            format!(":{i}\r\n")
+        );
+    }
+    assert_eq!(c.cmd(&["GET", "runs"]), "$1\r\n8\r\n");
+
+    let keys = ["a", "b", "c"];
+    for k in keys {
+        assert_eq!(c.cmd(&["SET", k, "100"]), "+OK\r\n");
+    }
+    let mut threads = Vec::new();
+    for w in 0..3usize {
+        let mut c = s.client();
+        threads.push(std::thread::spawn(move || {
+            for i in 0..200usize {
+                let (from, to) = (keys[(w + i) % 3], keys[(w + i + 1) % 3]);
+                assert_eq!(c.cmd(&["EVAL", TRANSFER, "2", from, to, "2"]), ":2\r\n");
+            }
+        }));
+    }
+    for _ in 0..200 {
+        assert_eq!(sum_bulks(&c.cmd(&["MGET", "a", "b", "c"])), 300);
+    }
+    for t in threads {
+        t.join().expect("worker");
+    }
+    assert_eq!(sum_bulks(&c.cmd(&["MGET", "a", "b", "c"])), 300);
+}

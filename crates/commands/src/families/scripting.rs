@@ -210,8 +210,12 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
     let read_only = job.ro_cmd || (!job.flags.eval_compat && job.flags.no_writes);
     let caller_db = c.state.db;
     let threshold = Duration::from_millis(c.server.config.busy_reply_threshold_ms());
+    // Whether a `Keys` run may go without a transaction (see `Sink::local_only`).
+    let mut try_local = !in_exec && state::may_run_local(&job.id);
     loop {
-        let mut tx = if in_exec {
+        let local_only =
+            try_local && mode == Mode::Keys && declared_keys_free_here(c, job.keys, !read_only);
+        let mut tx = if in_exec || local_only {
             None
         } else {
             let n = c.engine().num_shards();
@@ -241,6 +245,8 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
             caller_db,
             declared: job.keys,
             keys_mode: mode == Mode::Keys && !in_exec,
+            local_only,
+            left_local: false,
             read_only,
             allow_oom: !job.flags.eval_compat && job.flags.allow_oom,
             undeclared: false,
@@ -274,14 +280,24 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
         drop(guard);
         let Sink {
             diverged,
+            left_local,
             undeclared,
             saved,
             logs,
             ..
         } = sink;
+        if left_local && !diverged {
+            // Undo (no transaction: the records are on this thread's shard, restored inline)
+            // and run again with a transaction; this script never tries the inline way again.
+            rollback(c, saved).await;
+            state::no_local(&job.id);
+            try_local = false;
+            continue;
+        }
         if diverged {
-            if let Some(t) = tx.as_ref() {
-                t.run_held(rollback(c, saved)).await;
+            match tx.as_ref() {
+                Some(t) => t.run_held(rollback(c, saved)).await,
+                None => rollback(c, saved).await,
             }
             if let Some(mut t) = tx {
                 conclude(&mut t).await;
@@ -303,6 +319,23 @@ pub async fn run_script(c: &mut Conn, job: Job<'_>, run_vm: &mut RunVm<'_>) -> F
         emit_logs(&logs);
         return frame;
     }
+}
+
+/// True when every declared key lives on this thread's shard and no transaction holds or waits
+/// for their locks (nor for the whole shard): a `Keys` run may then go without a transaction.
+fn declared_keys_free_here(c: &Conn, keys: &[Bytes], exclusive: bool) -> bool {
+    let engine = c.engine();
+    let n = engine.num_shards();
+    let Some(first) = keys.first() else {
+        return false;
+    };
+    let sid = shard_of(first, n);
+    if !engine.is_local(sid) || keys.iter().any(|k| shard_of(k, n) != sid) {
+        return false;
+    }
+    let plan = LockPlan::for_keys(n, c.state.db, keys, exclusive);
+    let locks = &plan.per_shard[0].1;
+    darter_engine::with_local_shard(|s| s.locks_free(locks))
 }
 
 /// Puts back the records an abandoned `Keys` run changed (every one is a declared key this run

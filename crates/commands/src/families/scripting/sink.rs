@@ -40,6 +40,12 @@ pub struct Sink<'a> {
     pub undeclared: bool,
     /// A `Keys` run met an undeclared key: it stops, is rolled back and runs again.
     pub diverged: bool,
+    /// A `Keys` run without a transaction (every declared key on this thread's shard, their locks
+    /// free when it started): atomic because nothing else runs on this thread while every call
+    /// runs inline. A call that cannot run inline abandons the run (`left_local`).
+    pub local_only: bool,
+    /// A `local_only` run met a call that needs the general path: rerun with a transaction.
+    pub left_local: bool,
     /// Records of keys as they were before this run's first write to each (`Keys` runs only).
     pub saved: Vec<(usize, Bytes, Option<Record>)>,
     pub logs: Vec<(LogLevel, Vec<u8>)>,
@@ -96,7 +102,9 @@ impl Sink<'_> {
         write: bool,
         proto: Protocol,
     ) -> Option<Result<Frame, Bytes>> {
-        darter_engine::held()?;
+        if !self.local_only {
+            darter_engine::held()?;
+        }
         let outer_db = std::mem::replace(&mut self.c.state.db, self.db);
         let plan = prepare_queued(self.c, args);
         self.c.state.db = outer_db;
@@ -210,6 +218,11 @@ impl CommandSink for Sink<'_> {
         if let Some(f) = self.run_local(args, write, proto) {
             return f;
         }
+        if self.local_only {
+            // Anything but an inline shard command could let other work run on this thread.
+            self.left_local = true;
+            return Err(Bytes::from_static(darter_scripting::ABORTED_ERR.as_bytes()));
+        }
         if write && self.keys_mode {
             self.save_before_write(meta, args);
         }
@@ -249,6 +262,6 @@ impl CommandSink for Sink<'_> {
     }
 
     fn abort(&self) -> bool {
-        self.diverged
+        self.diverged || self.left_local
     }
 }

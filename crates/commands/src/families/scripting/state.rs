@@ -88,11 +88,31 @@ pub fn learn(id: &str, m: Mode) {
 
 /// Forgets learnt modes whose identity starts with `prefix` (FUNCTION DELETE/FLUSH: `f:`).
 pub fn forget_modes(prefix: &str) {
+    NOT_LOCAL
+        .write()
+        .expect("not-local set")
+        .retain(|k| !k.starts_with(prefix));
     STORE
         .modes
         .write()
         .expect("script modes")
         .retain(|k, _| !k.starts_with(prefix));
+}
+
+/// Scripts seen calling a command that cannot run inline (a coordinator command, another
+/// shard's key): their `Keys` runs always take a transaction.
+static NOT_LOCAL: LazyLock<RwLock<std::collections::HashSet<String>>> =
+    LazyLock::new(|| RwLock::new(std::collections::HashSet::new()));
+
+pub fn may_run_local(id: &str) -> bool {
+    !NOT_LOCAL.read().expect("not-local set").contains(id)
+}
+
+pub fn no_local(id: &str) {
+    NOT_LOCAL
+        .write()
+        .expect("not-local set")
+        .insert(id.to_string());
 }
 
 /// SCRIPT FLUSH: forgets every body and EVAL mode, and every thread's VM (recreated on next use,
@@ -104,6 +124,10 @@ pub fn flush() {
         .write()
         .expect("script modes")
         .retain(|k, _| k.starts_with("f:"));
+    NOT_LOCAL
+        .write()
+        .expect("not-local set")
+        .retain(|k| k.starts_with("f:"));
     STORE.generation.fetch_add(1, Ordering::AcqRel);
 }
 
