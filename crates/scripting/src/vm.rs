@@ -151,6 +151,19 @@ pub fn sha1hex(data: &[u8]) -> String {
     sha1_smol::Sha1::from(data).digest().to_string()
 }
 
+/// A command line from `redis.call`-style arguments, or Redis's error for them
+/// (`luaArgsToRedisArgv`).
+fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static [u8]> {
+    if args.is_empty() {
+        return Err(b"Please specify at least one argument for this redis lib call");
+    }
+    args.iter()
+        .map(|a| {
+            lua_to_arg(a).ok_or(&b"Lua redis lib command arguments must be strings or integers"[..])
+        })
+        .collect()
+}
+
 fn lua_err(e: impl std::fmt::Display) -> mlua::Error {
     mlua::Error::RuntimeError(e.to_string())
 }
@@ -247,24 +260,10 @@ impl ScriptVm {
                     Ok(Value::Table(error_table(lua, msg)?))
                 }
             };
-            if args.is_empty() {
-                return fail(
-                    lua,
-                    b"Please specify at least one argument for this redis lib call",
-                );
-            }
-            let mut argv = Vec::with_capacity(args.len());
-            for a in args.iter() {
-                match lua_to_arg(a) {
-                    Some(b) => argv.push(b),
-                    None => {
-                        return fail(
-                            lua,
-                            b"Lua redis lib command arguments must be strings or integers",
-                        )
-                    }
-                }
-            }
+            let argv = match command_args(&args) {
+                Ok(a) => a,
+                Err(msg) => return fail(lua, msg),
+            };
             let resp = st.resp.get();
             let reply = st.with_sink(|s| s.call(&argv, resp));
             if st.with_sink(|s| s.abort()) == Some(true) {
@@ -418,24 +417,10 @@ impl ScriptVm {
         reg(
             "acl_check_cmd",
             lua.create_function(move |lua, args: MultiValue| {
-                if args.is_empty() {
-                    return raise(
-                        lua,
-                        b"Please specify at least one argument for this redis lib call",
-                    );
-                }
-                let mut argv = Vec::with_capacity(args.len());
-                for a in args.iter() {
-                    match lua_to_arg(a) {
-                        Some(b) => argv.push(b),
-                        None => {
-                            return raise(
-                                lua,
-                                b"Lua redis lib command arguments must be strings or integers",
-                            )
-                        }
-                    }
-                }
+                let argv = match command_args(&args) {
+                    Ok(a) => a,
+                    Err(msg) => return raise(lua, msg),
+                };
                 match st.with_sink(|s| s.acl_check_cmd(&argv)) {
                     Some(Ok(ok)) => Ok(Value::Boolean(ok)),
                     Some(Err(e)) => raise(lua, &e),
