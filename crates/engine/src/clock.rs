@@ -10,12 +10,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Clock {
     /// 0 = real time; otherwise the manual time in ms since the epoch.
     manual_ms: AtomicU64,
+    /// Wakes `sleep_until_ms` waiters when a manual clock moves.
+    moved: tokio::sync::Notify,
 }
 
 impl Clock {
     pub fn real() -> Clock {
         Clock {
             manual_ms: AtomicU64::new(0),
+            moved: tokio::sync::Notify::new(),
         }
     }
 
@@ -23,6 +26,7 @@ impl Clock {
     pub fn manual() -> Clock {
         Clock {
             manual_ms: AtomicU64::new(real_ms().max(1)),
+            moved: tokio::sync::Notify::new(),
         }
     }
 
@@ -54,6 +58,25 @@ impl Clock {
     pub fn advance_ms(&self, ms: u64) {
         if self.is_manual() {
             self.manual_ms.fetch_add(ms, Ordering::Relaxed);
+            self.moved.notify_waiters();
+        }
+    }
+
+    /// Waits until `now_ms() >= deadline_ms`: a timer on a real clock, `advance_ms` on a manual
+    /// one (timed server behaviour, e.g. memcached's delayed flush_all, is tested without sleeping).
+    pub async fn sleep_until_ms(&self, deadline_ms: u64) {
+        loop {
+            // Registered before reading the time, so an advance in between is not missed.
+            let moved = self.moved.notified();
+            let now = self.now_ms();
+            if now >= deadline_ms {
+                return;
+            }
+            if self.is_manual() {
+                moved.await;
+            } else {
+                tokio::time::sleep(std::time::Duration::from_millis(deadline_ms - now)).await;
+            }
         }
     }
 }

@@ -19,7 +19,7 @@
 use darter_testkit::{TestOptions, TestServer};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The workload bounds each phase itself; this only bounds a wedged node process.
 const LIMIT: Duration = Duration::from_secs(150);
@@ -79,18 +79,20 @@ fn bull_queue_workload_passes() {
         .stderr(std::fs::File::create(&err_path).expect("stderr file"))
         .spawn()
         .expect("start node");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
+    // A waiter thread reports node's exit; past LIMIT the process is killed by its pid.
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = tx.send(child.wait().expect("wait for node"));
+    });
+    let status = match rx.recv_timeout(LIMIT) {
+        Ok(status) => Some(status),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            None
         }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     };
+    let _ = waiter.join();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&out_dir);

@@ -496,30 +496,36 @@ fn quit_and_long_lines_close() {
     assert_eq!(out, b"");
 }
 
-/// Polls `get a` until it misses; returns how long that took.
-fn time_until_flushed(d: &TestServer) -> std::time::Duration {
-    let start = std::time::Instant::now();
-    let limit = start + std::time::Duration::from_secs(20);
+/// Waits until `get a` misses (the delayed flush, woken by the manual clock, has run).
+fn await_flushed(d: &TestServer) {
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while send(d.memcached_addr(), b"get a\r\n") != "END\r\n" {
         assert!(std::time::Instant::now() < limit, "delayed flush never ran");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::yield_now();
     }
-    start.elapsed()
 }
 
 #[test]
 fn delayed_flush_all_runs_later_and_a_new_flush_replaces_it() {
-    let d = darter();
+    let d = TestServer::start_with(TestOptions {
+        memcached: true,
+        manual_clock: true,
+        ..TestOptions::default()
+    });
+    let hit = "VALUE a 0 1\r\nx\r\nEND\r\n";
     assert_eq!(
         send(
             d.memcached_addr(),
             b"set a 0 0 1\r\nx\r\nflush_all 1\r\nget a\r\n"
         ),
-        "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+        format!("STORED\r\nOK\r\n{hit}")
     );
-    time_until_flushed(&d);
+    d.advance_ms(999);
+    assert_eq!(send(d.memcached_addr(), b"get a\r\n"), hit);
+    d.advance_ms(1000);
+    await_flushed(&d);
     // A later flush_all replaces the pending one: the 1-second flush never runs, the 3-second
-    // one does. (A lower bound only: a slow machine can only make it later.)
+    // one does.
     assert_eq!(
         send(
             d.memcached_addr(),
@@ -527,7 +533,10 @@ fn delayed_flush_all_runs_later_and_a_new_flush_replaces_it() {
         ),
         "STORED\r\nOK\r\nOK\r\n"
     );
-    assert!(time_until_flushed(&d) >= std::time::Duration::from_millis(2500));
+    d.advance_ms(2000);
+    assert_eq!(send(d.memcached_addr(), b"get a\r\n"), hit);
+    d.advance_ms(2000);
+    await_flushed(&d);
 }
 
 /// A multi-key get whose keys live on different shards is atomic: while a Redis client MSETs

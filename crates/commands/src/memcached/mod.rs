@@ -714,8 +714,9 @@ impl Session {
         }
         let engine = self.engine().clone();
         let shared = self.shared.clone();
+        let deadline_ms = self.engine().clock.now_ms() + wait as u64 * 1000;
         tokio::task::spawn_local(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(wait as u64)).await;
+            engine.clock.sleep_until_ms(deadline_ms).await;
             if shared.flush_gen.load(Ordering::SeqCst) == gen {
                 flush_db0(&engine).await;
             }
