@@ -73,6 +73,14 @@ impl ReplyWriter {
         self.buf.extend_from_slice(b"+OK\r\n");
     }
 
+    /// A HELP subcommand's reply: its lines as an array of simple strings.
+    pub fn help(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for l in lines {
+            self.simple(l.as_bytes());
+        }
+    }
+
     /// `+s`. The caller guarantees `s` has no CR or LF (status strings are constants in Redis).
     #[inline]
     pub fn simple(&mut self, s: &[u8]) {

@@ -105,12 +105,7 @@ fn cmd_client(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                     _ => c.out.error(errors::SYNTAX),
                 }
             }
-            b"help" => {
-                c.out.array(HELP.len());
-                for l in HELP {
-                    c.out.simple(l.as_bytes());
-                }
-            }
+            b"help" => c.out.help(HELP),
             _ => c
                 .out
                 .error_bytes(&errors::unknown_subcommand(&args[1], "client")),

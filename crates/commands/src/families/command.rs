@@ -76,12 +76,7 @@ fn cmd_command(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             b"list" => command_list(c, &args),
             b"getkeys" => getkeys(c, &args[2..], false),
             b"getkeysandflags" => getkeys(c, &args[2..], true),
-            b"help" => {
-                c.out.array(HELP.len());
-                for l in HELP {
-                    c.out.simple(l.as_bytes());
-                }
-            }
+            b"help" => c.out.help(HELP),
             _ => c
                 .out
                 .error_bytes(&errors::unknown_subcommand(&args[1], "command")),

@@ -460,12 +460,7 @@ fn cmd_function(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
             b"list" => function_list(&mut c.out, &args),
             b"dump" => c.out.bulk(&op_dump()),
             b"restore" => function_restore(&mut c.out, &args),
-            b"help" => {
-                c.out.array(HELP.len());
-                for l in HELP {
-                    c.out.simple(l.as_bytes());
-                }
-            }
+            b"help" => c.out.help(HELP),
             b"stats" => function_stats(c),
             b"kill" => crate::families::scripting::kill(c, false),
             _ => c

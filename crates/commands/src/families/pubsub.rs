@@ -306,12 +306,7 @@ fn cmd_pubsub(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
     Box::pin(async move {
         let sub = args[1].to_ascii_lowercase();
         match sub.as_slice() {
-            b"help" => {
-                c.out.array(HELP.len());
-                for l in HELP {
-                    c.out.simple(l.as_bytes());
-                }
-            }
+            b"help" => c.out.help(HELP),
             b"channels" | b"shardchannels" if args.len() <= 3 => {
                 let kind = if sub == b"channels" {
                     Kind::Channel

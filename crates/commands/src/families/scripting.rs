@@ -401,12 +401,7 @@ fn cmd_script(c: &mut Conn, args: Vec<Bytes>) -> LocalBoxFuture<'_> {
                 c.out.ok();
             }
             b"kill" => kill(c, true),
-            b"help" => {
-                c.out.array(HELP.len());
-                for l in HELP {
-                    c.out.simple(l.as_bytes());
-                }
-            }
+            b"help" => c.out.help(HELP),
             _ => c
                 .out
                 .error_bytes(&errors::unknown_subcommand(&args[1], "script")),
